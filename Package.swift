@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+// One package, no dependencies: everything here builds with the Swift toolchain alone.
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "WebTopology",
+    products: [
+        .executable(name: "backend", targets: ["Backend"]),
+        .executable(name: "balancer", targets: ["Balancer"]),
+        .executable(name: "proxy", targets: ["Proxy"]),
+        .executable(name: "supervisor", targets: ["Supervisor"]),
+    ],
+    targets: [
+        // Thin C wrappers for the Linux calls Glibc does not export to Swift.
+        .target(name: "CLinux"),
+        // Sockets, the epoll event loop, timers, listening sockets handed down by a parent.
+        .target(name: "NetCore", dependencies: ["CLinux"], swiftSettings: optimize),
+        // HTTP/1.1 request parsing and response writing over raw bytes.
+        .target(name: "HTTPCore", dependencies: ["NetCore"], swiftSettings: optimize),
+        // Command-line parsing and the conventions every program shares (usage errors, --help, exit codes).
+        .target(name: "CLI", dependencies: []),
+        .executableTarget(name: "Backend", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        .executableTarget(name: "Balancer", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        .executableTarget(name: "Proxy", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
+        .testTarget(name: "NetCoreTests", dependencies: ["NetCore"]),
+        .testTarget(name: "BackendTests", dependencies: ["NetCore", "HTTPCore"]),
+    ]
+)

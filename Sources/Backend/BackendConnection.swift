@@ -1,0 +1,277 @@
+import Glibc
+import HTTPCore
+import NetCore
+
+/// One client connection on an event loop: reads requests (pipelined ones too), answers them in order,
+/// and keeps the connection for the next one. All of its state is touched only by its loop.
+final class BackendConnection: FDHandler {
+    private unowned let worker: BackendWorker
+    private let input = ByteBuffer(capacity: 4096)
+    private let output = OutputQueue(capacity: 4096)
+    private var parser: HTTPRequestParser
+    private var peer: sockaddr_storage
+    private var discard = BodyDiscard()
+    /// When the request now being read started: its first byte, or the accept for the first request.
+    private var requestStartedAt: UInt64
+    private var awaitingFirstRequest = true
+    private var requestClockStopped = false
+    private var closeAfterFlush = false
+    /// The client may still be sending bytes we will not read: close by lingering, not at once.
+    private var lingerOnClose = false
+    private var peerClosed = false
+    private var lingering = false
+    private var closed = false
+    /// Index in the worker's connection table.
+    var slot = -1
+
+    /// Output beyond which further pipelined requests wait until the client has read some.
+    private static let outputHighWater = 256 * 1024
+
+    init(fd: Int32, peer: UnsafePointer<sockaddr_storage>, worker: BackendWorker) {
+        self.worker = worker
+        self.peer = peer.pointee
+        parser = HTTPRequestParser(limits: worker.limits)
+        requestStartedAt = worker.loop.now
+        super.init(fd: fd)
+    }
+
+    /// Tries the socket at once: on loopback and fast links the request is usually there already, and a
+    /// connection answered and closed right away never costs an epoll registration. False if it is gone.
+    func start() -> Bool {
+        handleEvent(Events.readable)
+        return !closed
+    }
+
+    var isIdle: Bool { output.isEmpty && input.isEmpty && !discard.isActive }
+
+    // MARK: events
+
+    override func handleEvent(_ events: UInt32) {
+        if lingering {
+            drainLinger()
+            return
+        }
+        if events & (Events.readable | Events.readHangup | Events.hangup | Events.error) != 0 {
+            readAvailable()
+        }
+        if closed { return }
+        process()
+        flush()
+        if closed { return }
+        // Output drained: requests that waited behind it can go now.
+        if output.isEmpty && !input.isEmpty && !closeAfterFlush {
+            process()
+            flush()
+            if closed { return }
+        }
+        rearm()
+    }
+
+    private func readAvailable() {
+        while true {
+            do {
+                switch try input.read(from: fd, chunk: 4096) {
+                case .wouldBlock:
+                    return
+                case .processed(0):
+                    peerClosed = true
+                    return
+                case .processed:
+                    if input.writableBytes > 0 { return }   // a short read: the socket is drained
+                    // Full buffer: keep reading only while a head might still be completing.
+                    if input.readableBytes > worker.limits.maxHeadSize { return }
+                }
+            } catch {
+                close()
+                return
+            }
+        }
+    }
+
+    /// Answers every complete request in the input, in order, until output backs up.
+    private func process() {
+        while !closeAfterFlush && !closed {
+            if output.pendingBytes > Self.outputHighWater { return }
+            if discard.isActive {
+                if input.isEmpty { break }
+                switch discard.feed(input.readPointer, input.readableBytes) {
+                case .consumed(let n, _):
+                    input.consume(n)
+                case .invalid:
+                    lingerOnClose = true
+                    closeAfterFlush = true
+                    return
+                }
+                continue
+            }
+            if input.isEmpty { break }
+            if requestClockStopped {
+                requestClockStopped = false
+                requestStartedAt = worker.loop.now
+            }
+            switch parser.parse(input.readable) {
+            case .needMore:
+                if peerClosed { closeAfterFlush = true }
+                return
+            case .invalid(let error):
+                let outcome = worker.responder.respond(to: error, into: output)
+                log(line: nil, outcome)
+                lingerOnClose = true
+                closeAfterFlush = true
+                return
+            case .complete:
+                answer()
+            }
+        }
+        if peerClosed && (input.isEmpty || discard.isActive) { closeAfterFlush = true }
+    }
+
+    private func answer() {
+        let base = UnsafePointer(input.readPointer)
+        let keepAlive = parser.head.keepAlive && !worker.draining && !peerClosed
+        var outcome = worker.responder.respond(to: parser.head, base: base, keepAlive: keepAlive, into: output)
+        log(line: parser.head.requestLine.buffer(in: base), outcome)
+        input.consume(parser.head.length)
+        if parser.head.hasBody {
+            if parser.head.contentLength > worker.settings.maxDiscardedBody || parser.head.expectsContinue {
+                // Not worth reading: say close and let the rest of the body be dropped while lingering.
+                outcome.close = true
+                lingerOnClose = true
+            } else {
+                discard.start(parser.head)
+            }
+        }
+        parser.reset()
+        if outcome.close {
+            closeAfterFlush = true
+        } else if awaitingFirstRequest {
+            // Kept alive: from now on small responses must not wait for the client's ACK (Nagle).
+            Socket.setNoDelay(fd)
+        }
+        awaitingFirstRequest = false
+        requestClockStopped = true
+    }
+
+    private func flush() {
+        if !output.isEmpty {
+            do {
+                let closingNext = closeAfterFlush && !(lingerOnClose && !peerClosed)
+                if try output.flush(to: fd, closing: closingNext) == .wouldBlock { return }
+            } catch {
+                close()
+                return
+            }
+        }
+        if closeAfterFlush { finish() }
+    }
+
+    /// Arms the one deadline this connection has, by what it waits for, and the events it wants.
+    private func rearm() {
+        let loop = worker.loop
+        let settings = worker.settings
+        if !output.isEmpty {
+            loop.setDeadline(self, loop.now &+ settings.sendTimeout.nanos)
+            let wantRead = output.pendingBytes <= Self.outputHighWater
+            if !loop.setInterest(self, events: Events.writable | (wantRead ? Events.readable | Events.readHangup : 0)) {
+                close()
+            }
+            return
+        }
+        if !loop.setInterest(self, events: Events.readable | Events.readHangup) {
+            close()
+            return
+        }
+        if discard.isActive {
+            loop.setDeadline(self, loop.now &+ settings.headerTimeout.nanos)
+        } else if !input.isEmpty || awaitingFirstRequest {
+            loop.setDeadline(self, requestStartedAt &+ settings.headerTimeout.nanos)
+        } else {
+            loop.setDeadline(self, loop.now &+ settings.keepAliveTimeout.nanos)
+        }
+    }
+
+    override func timerFired(now: UInt64) {
+        if closed { return }
+        if lingering || !output.isEmpty || discard.isActive {
+            close()   // linger over, or the client stopped reading or sending
+            return
+        }
+        if !input.isEmpty {
+            // A request started but its head never finished: 408, as nginx answers slow headers.
+            let outcome = worker.responder.respond(to: HTTPParseError(.requestTimeout, "request header timeout"),
+                                                   into: output)
+            log(line: nil, outcome)
+            lingerOnClose = true
+            closeAfterFlush = true
+            flush()
+            if !closed { rearm() }
+            return
+        }
+        close()   // idle keep-alive connection, or one that never sent a request
+    }
+
+    // MARK: closing
+
+    /// Ends the connection once everything is sent. When the client may still be sending, shut our side
+    /// and drain theirs for a moment, so their unread bytes do not turn our close into a reset that
+    /// destroys the answer before they read it.
+    private func finish() {
+        if closed || lingering { return }
+        guard lingerOnClose && !peerClosed else {
+            close()
+            return
+        }
+        lingering = true
+        shutdown(fd, Int32(SHUT_WR))
+        worker.loop.modify(self, events: Events.readable | Events.readHangup)
+        worker.loop.setDeadline(self, worker.loop.now &+ 2 * Clock.nanosPerSecond)
+        drainLinger()
+    }
+
+    private func drainLinger() {
+        while !closed {
+            input.clear()
+            do {
+                switch try input.read(from: fd, chunk: 4096) {
+                case .wouldBlock: return
+                case .processed(0): close()
+                case .processed: continue
+                }
+            } catch {
+                close()
+            }
+        }
+    }
+
+    func close() {
+        if closed { return }
+        closed = true
+        worker.loop.deregister(self, closing: true)
+        Posix.close(fd)
+        output.reset()
+        worker.connectionClosed(self)
+    }
+
+    /// Graceful shutdown: an idle connection closes now; a busy one after the response it is sending.
+    func drain() {
+        if isIdle { close() } else if !output.isEmpty { closeAfterFlush = true }
+    }
+
+    // MARK: logging
+
+    private func log(line: UnsafeRawBufferPointer?, _ outcome: StaticResponder.Outcome) {
+        guard let log = worker.log else { return }
+        let b = log.buffer
+        b.append(address: &peer)
+        b.append(" \"")
+        if let line { b.append(line) } else { b.append(byte: 0x2D) }
+        b.append("\" ")
+        b.append(decimal: outcome.status)
+        b.append(byte: 0x20)
+        b.append(decimal: outcome.bodyBytes)
+        b.append(byte: 0x20)
+        b.append(milliseconds: worker.loop.now &- requestStartedAt)
+        b.append(byte: 0x0A)
+        log.lineDone()
+    }
+}

@@ -1,0 +1,78 @@
+import Glibc
+import HTTPCore
+import NetCore
+
+/// One event loop's share of the server: its listener, its connections, its responder and log buffer.
+final class BackendWorker {
+    let loop: EventLoop
+    let responder: StaticResponder
+    let log: LogSink?
+    let settings: ServerSettings
+    let limits = HTTPLimits.default
+    private let date = DateCache()
+    private var listener: Listener?
+    private var connections: [BackendConnection] = []
+    private(set) var draining = false
+    private var onDrained: (() -> Void)?
+
+    init(loop: EventLoop, site: SiteConfig, settings: ServerSettings) {
+        self.loop = loop
+        self.settings = settings
+        responder = StaticResponder(site: site, date: date, maxTarget: limits.maxRequestLine)
+        log = settings.quiet ? nil : LogSink(fd: 1)
+        let date = self.date
+        let log = self.log
+        loop.onBatchEnd {
+            date.refresh()
+            log?.flush()
+        }
+    }
+
+    func listen(on fd: Int32, shared: Bool) throws(SystemError) {
+        let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared) { [unowned self] client, peer in
+            self.accept(client, peer)
+        }
+        try listener.start()
+        self.listener = listener
+    }
+
+    private func accept(_ fd: Int32, _ peer: UnsafePointer<sockaddr_storage>) {
+        if draining {
+            Posix.close(fd)
+            return
+        }
+        let connection = BackendConnection(fd: fd, peer: peer, worker: self)
+        connection.slot = connections.count
+        connections.append(connection)
+        _ = connection.start()
+    }
+
+    func connectionClosed(_ connection: BackendConnection) {
+        let i = connection.slot
+        guard i >= 0, i < connections.count, connections[i] === connection else { return }
+        let last = connections.count - 1
+        if i != last {
+            connections[i] = connections[last]
+            connections[i].slot = i
+        }
+        connections.removeLast()
+        connection.slot = -1
+        if draining && connections.isEmpty { finishDrain() }
+    }
+
+    /// SIGTERM: stop accepting, close idle connections, let busy ones finish; `done` runs when none remain.
+    func beginShutdown(_ done: @escaping () -> Void) {
+        draining = true
+        onDrained = done
+        listener?.close()
+        for c in connections { c.drain() }
+        if connections.isEmpty { finishDrain() }
+    }
+
+    private func finishDrain() {
+        log?.flush()
+        let done = onDrained
+        onDrained = nil
+        done?()
+    }
+}

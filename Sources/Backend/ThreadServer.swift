@@ -1,0 +1,129 @@
+import Glibc
+import HTTPCore
+import NetCore
+import Synchronization
+
+/// The `thread` model, for the seeds' threaded-versus-async comparison: an accept loop hands each
+/// connection to its own thread, which reads, answers and writes with blocking calls. Same parser and
+/// responder as the event model; no in-memory file cache (each thread would hold its own copy).
+enum ThreadServer {
+    /// Connections by fd, with whether each is idle between requests (closed first on shutdown).
+    static let registry = Mutex<[Int32: Bool]>([:])
+    static let draining = Atomic<Bool>(false)
+
+    static func run(socket: Int32, site: SiteConfig, settings: ServerSettings) -> Int32 {
+        OSThread.start(name: "acceptor") {
+            var peer = sockaddr_storage()
+            while !draining.load(ordering: .relaxed) {
+                var p = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+                if poll(&p, 1, 200) <= 0 { continue }
+                guard let client = try? Posix.accept(socket, &peer) else { continue }
+                if draining.load(ordering: .relaxed) { Posix.close(client); break }
+                let peerCopy = peer
+                registry.withLock { $0[client] = false }
+                OSThread.start(name: "conn") {
+                    serve(client, peer: peerCopy, site: site, settings: settings)
+                }.detach()
+            }
+        }.detach()
+
+        _ = EventServer.waitForTermination()
+        draining.store(true, ordering: .relaxed)
+        // Idle connections are woken (their blocking read returns 0) and close; busy ones finish.
+        registry.withLock { for (fd, idle) in $0 where idle { shutdown(fd, Int32(SHUT_RD)) } }
+        let deadline = Clock.monotonicNanos() + settings.shutdownTimeout.nanos
+        while registry.withLock({ !$0.isEmpty }) && Clock.monotonicNanos() < deadline { usleep(5_000) }
+        return 0
+    }
+
+    private static func serve(_ fd: Int32, peer: sockaddr_storage, site: SiteConfig, settings: ServerSettings) {
+        var peer = peer
+        defer {
+            registry.withLock { _ = $0.removeValue(forKey: fd) }
+            Posix.close(fd)
+        }
+        try? Posix.setNonBlocking(fd, false)
+        Socket.setNoDelay(fd)
+        let limits = HTTPLimits.default
+        let date = DateCache()
+        let responder = StaticResponder(site: site, date: date, maxTarget: limits.maxRequestLine)
+        let log = settings.quiet ? nil : LogSink(fd: 1)
+        let input = ByteBuffer(capacity: 4096)
+        let output = OutputQueue(capacity: 4096)
+        var parser = HTTPRequestParser(limits: limits)
+        var discard = BodyDiscard()
+        var first = true
+        var started = Clock.monotonicNanos()
+
+        func logLine(_ line: UnsafeRawBufferPointer?, _ outcome: StaticResponder.Outcome) {
+            guard let log else { return }
+            let b = log.buffer
+            b.append(address: &peer)
+            b.append(" \"")
+            if let line { b.append(line) } else { b.append(byte: 0x2D) }
+            b.append("\" ")
+            b.append(decimal: outcome.status)
+            b.append(byte: 0x20)
+            b.append(decimal: outcome.bodyBytes)
+            b.append(byte: 0x20)
+            b.append(milliseconds: Clock.monotonicNanos() &- started)
+            b.append(byte: 0x0A)
+            log.flush()
+        }
+
+        while true {
+            // Answer everything already buffered before blocking for more.
+            if discard.isActive && !input.isEmpty {
+                guard case .consumed(let n, _) = discard.feed(input.readPointer, input.readableBytes) else { return }
+                input.consume(n)
+                continue
+            }
+            if !discard.isActive && !input.isEmpty {
+                switch parser.parse(input.readable) {
+                case .invalid(let error):
+                    logLine(nil, responder.respond(to: error, into: output))
+                    _ = try? output.flush(to: fd)
+                    shutdown(fd, Int32(SHUT_WR))
+                    return
+                case .complete:
+                    let base = UnsafePointer(input.readPointer)
+                    let keepAlive = parser.head.keepAlive && !draining.load(ordering: .relaxed)
+                    var outcome = responder.respond(to: parser.head, base: base, keepAlive: keepAlive, into: output)
+                    logLine(parser.head.requestLine.buffer(in: base), outcome)
+                    input.consume(parser.head.length)
+                    if parser.head.hasBody {
+                        if parser.head.contentLength > settings.maxDiscardedBody { outcome.close = true }
+                        else { discard.start(parser.head) }
+                    }
+                    parser.reset()
+                    guard (try? output.flush(to: fd)) == .drained, !outcome.close else { return }
+                    first = false
+                    started = Clock.monotonicNanos()
+                    continue
+                case .needMore:
+                    break
+                }
+            }
+            let idle = input.isEmpty && !discard.isActive
+            let waitMs = idle && !first ? settings.keepAliveTimeout.milliseconds : settings.headerTimeout.milliseconds
+            Socket.setTimeouts(fd, receiveMs: waitMs, sendMs: settings.sendTimeout.milliseconds)
+            registry.withLock { $0[fd] = idle }
+            if idle && draining.load(ordering: .relaxed) { return }
+            let result = try? input.read(from: fd, chunk: 4096)
+            registry.withLock { $0[fd] = false }
+            switch result {
+            case .processed(let n) where n > 0:
+                if idle { started = Clock.monotonicNanos() }
+            case .wouldBlock:
+                // SO_RCVTIMEO expired: a started head gets 408; an idle connection just closes.
+                if !idle && !discard.isActive {
+                    logLine(nil, responder.respond(to: HTTPParseError(.requestTimeout, "request header timeout"), into: output))
+                    _ = try? output.flush(to: fd)
+                }
+                return
+            default:
+                return
+            }
+        }
+    }
+}

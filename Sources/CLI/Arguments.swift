@@ -1,0 +1,122 @@
+/// A small command-line reader for `--flag value`, `--flag=value`, repeated flags and switches.
+/// Take what you expect, then call `finish()`: anything left over is a usage error naming it.
+public struct Arguments {
+    private var items: [String]
+    public let program: String
+
+    public init(_ arguments: [String], program: String) {
+        self.program = program
+        items = arguments
+    }
+
+    public var isEmpty: Bool { items.isEmpty }
+    public var remaining: [String] { items }
+
+    /// True when `--help`/`-h` appears anywhere.
+    public var wantsHelp: Bool { items.contains("--help") || items.contains("-h") }
+
+    /// Removes a switch (`--quiet`); true when it was present.
+    public mutating func flag(_ name: String) -> Bool {
+        var found = false
+        items.removeAll { item in
+            if item == name { found = true; return true }
+            return false
+        }
+        return found
+    }
+
+    /// Removes and returns every value of a repeatable option, in order.
+    public mutating func values(_ name: String) throws(UsageError) -> [String] {
+        var result: [String] = []
+        var i = 0
+        while i < items.count {
+            let item = items[i]
+            if item == name {
+                guard i + 1 < items.count, !isOptionName(items[i + 1]) else {
+                    throw UsageError("\(name) needs a value")
+                }
+                result.append(items[i + 1])
+                items.removeSubrange(i...i + 1)
+            } else if item.hasPrefix(name + "=") {
+                result.append(String(item.dropFirst(name.count + 1)))
+                items.remove(at: i)
+            } else {
+                i += 1
+            }
+        }
+        return result
+    }
+
+    /// Removes and returns the value of an option given at most once.
+    public mutating func value(_ name: String) throws(UsageError) -> String? {
+        let all = try values(name)
+        if all.count > 1 { throw UsageError("\(name) given more than once") }
+        return all.first
+    }
+
+    public mutating func int(_ name: String, in range: ClosedRange<Int>) throws(UsageError) -> Int? {
+        guard let text = try value(name) else { return nil }
+        guard let n = Int(text), range.contains(n) else {
+            throw UsageError("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+        }
+        return n
+    }
+
+    /// A duration: `250ms`, `5s`, `2m`, or a bare number of seconds. Returned in milliseconds.
+    public mutating func duration(_ name: String) throws(UsageError) -> Int? {
+        guard let text = try value(name) else { return nil }
+        guard let ms = Arguments.parseDuration(text) else {
+            throw UsageError("\(name) must be a duration such as 500ms, 5s or 2m, got '\(text)'")
+        }
+        return ms
+    }
+
+    public static func parseDuration(_ text: String) -> Int? {
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if let v = Double(number), v >= 0, v.isFinite { return Int(v * scale) }
+            if suffix == "s" || suffix == "m" || suffix == "h" { continue }
+        }
+        if let v = Double(text), v >= 0, v.isFinite { return Int(v * 1000) }
+        return nil
+    }
+
+    /// One of a fixed set of words.
+    public mutating func choice(_ name: String, _ allowed: [String]) throws(UsageError) -> String? {
+        guard let text = try value(name) else { return nil }
+        guard allowed.contains(text) else {
+            throw UsageError("\(name) must be one of \(allowed.joined(separator: ", ")), got '\(text)'")
+        }
+        return text
+    }
+
+    /// Removes and returns the next positional argument (not starting with `-`).
+    public mutating func positional() -> String? {
+        guard let i = items.firstIndex(where: { !isOptionName($0) }) else { return nil }
+        return items.remove(at: i)
+    }
+
+    /// Fails on anything not taken.
+    public func finish() throws(UsageError) {
+        guard let first = items.first else { return }
+        if isOptionName(first) { throw UsageError("unknown option '\(first)'") }
+        throw UsageError("unexpected argument '\(first)'")
+    }
+
+    private func isOptionName(_ s: String) -> Bool { s.hasPrefix("-") && s.count > 1 && Double(s) == nil }
+}
+
+/// A mistake in how a program was called: printed with a hint to `--help`, exit status 2.
+public struct UsageError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A failure the user can act on (a port in use, a missing folder): printed plainly, exit status 1.
+public struct RuntimeError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

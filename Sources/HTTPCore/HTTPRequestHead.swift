@@ -1,0 +1,42 @@
+/// A parsed request head. Spans point into the buffer the parser was given; they stay valid until that
+/// buffer's bytes move.
+public struct HTTPRequestHead: Sendable {
+    public var method: HTTPMethod = .get
+    public var methodSpan = ByteSpan.empty
+    public var target = ByteSpan.empty
+    /// The request line without its line end (for access logs).
+    public var requestLine = ByteSpan.empty
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    public var minorVersion: UInt8 = 1
+    public var headers: [HeaderField] = []
+    /// The declared body length, -1 when there is no Content-Length.
+    public var contentLength: Int = -1
+    public var isChunked = false
+    /// Whether the connection stays open after this exchange, by version and Connection tokens.
+    public var keepAlive = true
+    public var expectsContinue = false
+    public var wantsUpgrade = false
+    /// Index in `headers` of Host, -1 when absent (HTTP/1.0 only).
+    public var hostIndex = -1
+    /// Bytes the head occupied, including any empty lines before it.
+    public var length = 0
+
+    public init() {}
+
+    /// True when the request carries a body the server must read or skip.
+    public var hasBody: Bool { isChunked || contentLength > 0 }
+
+    /// Index of the first header with this name, -1 when none.
+    @inline(__always)
+    public func index(of known: KnownHeader) -> Int {
+        for i in 0..<headers.count where headers[i].known == known { return i }
+        return -1
+    }
+
+    /// The first value of `known`, if present.
+    @inline(__always)
+    public func value(_ known: KnownHeader) -> ByteSpan? {
+        let i = index(of: known)
+        return i >= 0 ? headers[i].value : nil
+    }
+}

@@ -1,0 +1,177 @@
+import Glibc
+
+/// A growable byte buffer with a read and a write index, owned by one connection on one loop.
+/// Bytes between `readerIndex` and `writerIndex` are readable; the space after `writerIndex` is where reads
+/// land. One allocation for the life of the connection unless a request needs more room.
+public final class ByteBuffer {
+    public private(set) var base: UnsafeMutablePointer<UInt8>
+    public private(set) var capacity: Int
+    public var readerIndex = 0
+    public var writerIndex = 0
+    /// False for buffers whose offsets are remembered elsewhere (an output queue's segments): growing
+    /// then reallocates but never moves bytes to a new offset.
+    public let allowsCompaction: Bool
+
+    public init(capacity: Int, allowsCompaction: Bool = true) {
+        self.allowsCompaction = allowsCompaction
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always) public var readableBytes: Int { writerIndex - readerIndex }
+    @inline(__always) public var writableBytes: Int { capacity - writerIndex }
+    @inline(__always) public var isEmpty: Bool { readerIndex == writerIndex }
+    @inline(__always) public var readPointer: UnsafeMutablePointer<UInt8> { base + readerIndex }
+    @inline(__always) public var writePointer: UnsafeMutablePointer<UInt8> { base + writerIndex }
+
+    /// The readable bytes as a buffer pointer (valid until the next mutation).
+    @inline(__always)
+    public var readable: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + readerIndex, count: writerIndex - readerIndex)
+    }
+
+    @inline(__always)
+    public func clear() {
+        readerIndex = 0
+        writerIndex = 0
+    }
+
+    /// Marks `n` readable bytes consumed; resets to the start when everything is consumed.
+    @inline(__always)
+    public func consume(_ n: Int) {
+        readerIndex += n
+        if readerIndex == writerIndex { readerIndex = 0; writerIndex = 0 }
+    }
+
+    /// Moves the readable bytes to the start so the free space after them is as large as it can be.
+    public func compact() {
+        if readerIndex == 0 { return }
+        let n = readableBytes
+        if n > 0 { memmove(base, base + readerIndex, n) }
+        readerIndex = 0
+        writerIndex = n
+    }
+
+    /// Makes room for at least `n` more bytes after `writerIndex`, compacting first, then growing.
+    public func reserve(_ n: Int) {
+        if writableBytes >= n { return }
+        if allowsCompaction {
+            compact()
+            if writableBytes >= n { return }
+        }
+        var newCapacity = capacity
+        while newCapacity - writerIndex < n { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: writerIndex)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    /// Shrinks back to `capacity` bytes when idle, so one large request does not pin memory forever.
+    public func shrinkIfIdle(to target: Int) {
+        guard isEmpty, capacity > target else { return }
+        base.deallocate()
+        base = .allocate(capacity: target)
+        capacity = target
+        clear()
+    }
+
+    @inline(__always)
+    public func append(_ pointer: UnsafeRawPointer, _ count: Int) {
+        reserve(count)
+        (base + writerIndex).update(from: pointer.assumingMemoryBound(to: UInt8.self), count: count)
+        writerIndex += count
+    }
+
+    @inline(__always)
+    public func append(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count > 0 { append(bytes.baseAddress!, bytes.count) }
+    }
+
+    @inline(__always)
+    public func append(byte: UInt8) {
+        reserve(1)
+        base[writerIndex] = byte
+        writerIndex += 1
+    }
+
+    @inline(__always)
+    public func append(_ s: StaticString) {
+        append(s.utf8Start, s.utf8CodeUnitCount)
+    }
+
+    public func append(_ s: String) {
+        var s = s
+        s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    public func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Appends a non-negative or negative integer in decimal without allocating.
+    public func append(decimal value: Int) {
+        reserve(20)
+        writerIndex += Decimal.write(value, to: base + writerIndex)
+    }
+
+    /// Appends an integer in lower-case hex (chunk sizes, ETags).
+    public func append(hex value: UInt64) {
+        reserve(16)
+        writerIndex += Decimal.writeHex(value, to: base + writerIndex)
+    }
+
+    /// Reads from `fd` into the free space, growing by `chunk` when full. Returns bytes read, 0 at EOF.
+    @inline(__always)
+    public func read(from fd: Int32, chunk: Int) throws(SystemError) -> IOResult {
+        if writableBytes < 512 { reserve(chunk) }
+        let r = try Posix.read(fd, base + writerIndex, capacity - writerIndex)
+        if case .processed(let n) = r { writerIndex += n }
+        return r
+    }
+
+    /// Copies the readable bytes out (tests and slow paths only).
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base + readerIndex, count: readableBytes)) }
+    public var string: String { String(decoding: UnsafeBufferPointer(start: base + readerIndex, count: readableBytes), as: UTF8.self) }
+}
+
+/// Integer formatting into raw memory, for headers and log lines built without Foundation.
+public enum Decimal {
+    /// Writes `value` in decimal at `out` (room for 20 bytes needed); returns bytes written.
+    @inline(__always)
+    public static func write(_ value: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var v = value.magnitude
+        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &tmp) { raw -> Int in
+            let digits = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var n = 0
+            repeat {
+                digits[n] = UInt8(truncatingIfNeeded: v % 10) &+ 48
+                v /= 10
+                n += 1
+            } while v > 0
+            var written = 0
+            if value < 0 { out[0] = UInt8(ascii: "-"); written = 1 }
+            for i in 0..<n { out[written + i] = digits[n - 1 - i] }
+            return written + n
+        }
+    }
+
+    /// Writes `value` in lower-case hex at `out` (room for 16 bytes needed); returns bytes written.
+    @inline(__always)
+    public static func writeHex(_ value: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 1
+        var probe = value >> 4
+        while probe > 0 { n += 1; probe >>= 4 }
+        var v = value
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            let d = UInt8(truncatingIfNeeded: v & 0xF)
+            out[i] = d < 10 ? d &+ 48 : d &+ 87
+            v >>= 4
+        }
+        return n
+    }
+}

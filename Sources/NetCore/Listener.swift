@@ -1,0 +1,63 @@
+import Glibc
+
+/// Accepts connections on a listening socket for one loop and hands each to `onAccept`.
+/// Several loops may share one socket (registered with EPOLLEXCLUSIVE so one wake-up per connection).
+public final class Listener: FDHandler {
+    public typealias AcceptHandler = (_ fd: Int32, _ peer: UnsafePointer<sockaddr_storage>) -> Void
+
+    private unowned let loop: EventLoop
+    private let onAccept: AcceptHandler
+    private let ownsSocket: Bool
+    private let shared: Bool
+    private var peer = sockaddr_storage()
+    public private(set) var isOpen = false
+
+    /// `ownsSocket`: close the fd when the listener closes (false for a socket shared with other loops).
+    public init(fd: Int32, loop: EventLoop, shared: Bool, ownsSocket: Bool, onAccept: @escaping AcceptHandler) {
+        self.loop = loop
+        self.onAccept = onAccept
+        self.ownsSocket = ownsSocket
+        self.shared = shared
+        super.init(fd: fd)
+    }
+
+    public func start() throws(SystemError) {
+        try loop.register(self, events: Events.readable | (shared ? Events.exclusive : 0))
+        isOpen = true
+    }
+
+    public override func handleEvent(_ events: UInt32) {
+        // Bounded so one busy listener cannot starve the connections already on this loop.
+        for _ in 0..<64 {
+            let client: Int32?
+            do {
+                client = try Posix.accept(fd, &peer)
+            } catch {
+                if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOBUFS || error.errno == ENOMEM {
+                    pauseAccepting()
+                }
+                // ECONNABORTED and friends: the client gave up before we accepted; nothing to do.
+                return
+            }
+            guard let client else { return }
+            withUnsafePointer(to: &peer) { onAccept(client, $0) }
+        }
+    }
+
+    /// Out of descriptors: stop accepting for a moment instead of spinning on a ready socket.
+    private func pauseAccepting() {
+        loop.deregister(self)
+        loop.schedule(after: 100 * Clock.nanosPerMilli) { [weak self] in
+            guard let self, self.isOpen else { return }
+            try? self.loop.register(self, events: Events.readable | (self.shared ? Events.exclusive : 0))
+        }
+    }
+
+    /// Stops accepting (graceful shutdown). Connections in the backlog stay for the next holder of the socket.
+    public func close() {
+        guard isOpen else { return }
+        isOpen = false
+        loop.deregister(self)
+        if ownsSocket { Posix.close(fd) }
+    }
+}

@@ -1,0 +1,185 @@
+import CLinux
+import Glibc
+
+/// What a connection still has to send, in order: bytes it wrote into `buffer` (response heads, small
+/// bodies), shared memory blobs (cached files) and file ranges (sent with sendfile). `flush` gathers
+/// consecutive memory pieces into one sendmsg and never copies a blob.
+public final class OutputQueue {
+    public enum FlushResult: Equatable {
+        case drained
+        case wouldBlock
+    }
+
+    private enum Segment {
+        /// Bytes of `buffer` up to this writer index.
+        case buffered(end: Int)
+        case blob(Blob, offset: Int, count: Int)
+        case file(OpenFile, offset: Int, count: Int)
+    }
+
+    public let buffer: ByteBuffer
+    private var segments: [Segment] = []
+    private var head = 0
+    /// Where the bytes not yet claimed by a `.buffered` segment start.
+    private var sealed = 0
+    private var iov: UnsafeMutablePointer<iovec>
+    private static let maxIOV = 32
+    public private(set) var pendingBytes = 0
+    /// Bytes handed to the kernel over the queue's life (for logs and metrics).
+    public private(set) var totalSent = 0
+
+    public init(capacity: Int = 4096) {
+        buffer = ByteBuffer(capacity: capacity, allowsCompaction: false)
+        iov = .allocate(capacity: Self.maxIOV)
+        segments.reserveCapacity(8)
+    }
+
+    deinit { iov.deallocate() }
+
+    public var isEmpty: Bool { pendingBytes == 0 && buffer.writerIndex == sealed }
+
+    /// Marks the bytes written into `buffer` since the last seal as the next segment.
+    @inline(__always)
+    private func seal() {
+        let end = buffer.writerIndex
+        if end > sealed {
+            pendingBytes += end - sealed
+            segments.append(.buffered(end: end))
+            sealed = end
+        }
+    }
+
+    public func enqueue(_ blob: Blob, offset: Int = 0, count: Int? = nil) {
+        seal()
+        let n = count ?? (blob.count - offset)
+        if n <= 0 { return }
+        segments.append(.blob(blob, offset: offset, count: n))
+        pendingBytes += n
+    }
+
+    public func enqueue(file: OpenFile, offset: Int, count: Int) {
+        seal()
+        if count <= 0 { return }
+        segments.append(.file(file, offset: offset, count: count))
+        pendingBytes += count
+    }
+
+    /// Writes as much as the socket takes. `.drained` means everything queued has been sent.
+    /// `closing`: the caller closes right after draining; the last bytes are held (MSG_MORE) so close()
+    /// sends them together with the FIN in one segment.
+    public func flush(to fd: Int32, closing: Bool = false) throws(SystemError) -> FlushResult {
+        seal()
+        while head < segments.count {
+            if case .file(let file, let offset, let count) = segments[head] {
+                var off = offset
+                switch try Posix.sendfile(fd, file.fd, offset: &off, count: min(count, 1 << 30)) {
+                case .wouldBlock:
+                    return .wouldBlock
+                case .processed(let n):
+                    if n == 0 { throw SystemError("sendfile", errno: EIO) }  // file shrank under us
+                    advanceFile(n)
+                }
+                continue
+            }
+            let (count, total) = gather()
+            let r = try Posix.retrying("sendmsg") { () -> Int in
+                var msg = msghdr()
+                msg.msg_iov = iov
+                msg.msg_iovlen = count
+                // More is coming when a file follows: let the kernel fill packets (no half-empty segment).
+                let more = (closing || head + count < segments.count) ? CL_MSG_MORE : 0
+                return Glibc.sendmsg(fd, &msg, CL_MSG_NOSIGNAL | more)
+            }
+            switch r {
+            case .wouldBlock:
+                return .wouldBlock
+            case .processed(let n):
+                advanceMemory(n)
+                if n < total { return .wouldBlock }
+            }
+        }
+        reset()
+        return .drained
+    }
+
+    /// Fills `iov` with the memory segments from `head` up to the next file; returns their number and size.
+    @inline(__always)
+    private func gather() -> (Int, Int) {
+        var n = 0
+        var total = 0
+        var start = readStart()
+        var i = head
+        while i < segments.count && n < Self.maxIOV {
+            switch segments[i] {
+            case .buffered(let end):
+                iov[n] = iovec(iov_base: UnsafeMutableRawPointer(buffer.base + start), iov_len: end - start)
+                total += end - start
+                start = end
+            case .blob(let blob, let offset, let count):
+                iov[n] = iovec(iov_base: blob.pointer + offset, iov_len: count)
+                total += count
+            case .file:
+                return (n, total)
+            }
+            n += 1
+            i += 1
+        }
+        return (n, total)
+    }
+
+    /// The buffer offset where the head segment's unsent bytes begin.
+    @inline(__always)
+    private func readStart() -> Int { buffer.readerIndex }
+
+    private func advanceMemory(_ sent: Int) {
+        var left = sent
+        totalSent += sent
+        pendingBytes -= sent
+        while left > 0 {
+            switch segments[head] {
+            case .buffered(let end):
+                let available = end - buffer.readerIndex
+                if left >= available {
+                    buffer.readerIndex = end
+                    left -= available
+                    head += 1
+                } else {
+                    buffer.readerIndex += left
+                    left = 0
+                }
+            case .blob(let blob, let offset, let count):
+                if left >= count {
+                    left -= count
+                    segments[head] = .buffered(end: buffer.readerIndex)  // drop the reference now
+                    head += 1
+                } else {
+                    segments[head] = .blob(blob, offset: offset + left, count: count - left)
+                    left = 0
+                }
+            case .file:
+                return
+            }
+        }
+    }
+
+    private func advanceFile(_ sent: Int) {
+        totalSent += sent
+        pendingBytes -= sent
+        guard case .file(let file, let offset, let count) = segments[head] else { return }
+        if sent >= count {
+            segments[head] = .buffered(end: buffer.readerIndex)
+            head += 1
+        } else {
+            segments[head] = .file(file, offset: offset + sent, count: count - sent)
+        }
+    }
+
+    /// Forgets everything (after a full flush, or when the connection is abandoned).
+    public func reset() {
+        segments.removeAll(keepingCapacity: true)
+        head = 0
+        buffer.clear()
+        sealed = 0
+        pendingBytes = 0
+    }
+}

@@ -1,0 +1,113 @@
+import CLinux
+import Glibc
+
+/// Socket creation and options. Every socket is created non-blocking and close-on-exec.
+public enum Socket {
+    /// Binds and listens on `address`. `reusePort` lets several sockets (one per worker) share the port;
+    /// SO_REUSEADDR is always set so a restart does not wait out TIME_WAIT.
+    public static func listen(on address: SocketAddress, backlog: Int32 = 4096, reusePort: Bool = false) throws(SystemError) -> Int32 {
+        let fd = cl_socket(address.family, CL_SOCK_STREAM)
+        if fd < 0 { throw .last("socket") }
+        if case .unix(let path) = address.kind { unlink(path) }
+        _ = cl_setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        if reusePort { _ = cl_setsockopt_int(fd, SOL_SOCKET, CL_SO_REUSEPORT, 1) }
+        if address.family == AF_INET6 { _ = cl_setsockopt_int(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0) }
+        let rc = address.withSockaddr { sa, len in Glibc.bind(fd, sa, len) }
+        if rc != 0 {
+            let e = SystemError.last("bind")
+            Posix.close(fd)
+            throw e
+        }
+        if Glibc.listen(fd, backlog) != 0 {
+            let e = SystemError.last("listen")
+            Posix.close(fd)
+            throw e
+        }
+        return fd
+    }
+
+    /// Starts a non-blocking connect. Returns the fd and whether the connection is still in progress
+    /// (wait for writability, then check `pendingError`).
+    public static func connect(to address: SocketAddress) throws(SystemError) -> (fd: Int32, inProgress: Bool) {
+        let fd = cl_socket(address.family, CL_SOCK_STREAM)
+        if fd < 0 { throw .last("socket") }
+        while true {
+            let rc = address.withSockaddr { sa, len in Glibc.connect(fd, sa, len) }
+            if rc == 0 { return (fd, false) }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EINPROGRESS { return (fd, true) }
+            Posix.close(fd)
+            throw SystemError("connect", errno: e)
+        }
+    }
+
+    /// Connects and waits up to `timeoutMs` (blocking helper for tests, health checks and control clients).
+    public static func connectBlocking(to address: SocketAddress, timeoutMs: Int32) throws(SystemError) -> Int32 {
+        let (fd, inProgress) = try connect(to: address)
+        if inProgress {
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let n = Glibc.poll(&p, 1, timeoutMs)
+            if n <= 0 {
+                Posix.close(fd)
+                throw SystemError("connect", errno: n == 0 ? ETIMEDOUT : errno)
+            }
+            let err = pendingError(fd)
+            if err != 0 {
+                Posix.close(fd)
+                throw SystemError("connect", errno: err)
+            }
+        }
+        try Posix.setNonBlocking(fd, false)
+        return fd
+    }
+
+    /// The error a non-blocking connect finished with (SO_ERROR), 0 on success.
+    public static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        if cl_getsockopt_int(fd, SOL_SOCKET, CL_SO_ERROR, &value) != 0 { return errno }
+        return value
+    }
+
+    @inline(__always)
+    public static func setNoDelay(_ fd: Int32) {
+        _ = cl_setsockopt_int(fd, CL_IPPROTO_TCP, CL_TCP_NODELAY, 1)
+    }
+
+    public static func setCork(_ fd: Int32, _ on: Bool) {
+        _ = cl_setsockopt_int(fd, CL_IPPROTO_TCP, CL_TCP_CORK, on ? 1 : 0)
+    }
+
+    /// Makes close() send RST instead of FIN (aborting a connection that must not look complete).
+    public static func setLingerZero(_ fd: Int32) { _ = cl_set_linger_zero(fd) }
+
+    /// Receive/send timeouts for blocking sockets (the thread-per-connection model).
+    public static func setTimeouts(_ fd: Int32, receiveMs: Int, sendMs: Int) {
+        _ = cl_set_timeout(fd, 0, Int32(receiveMs))
+        _ = cl_set_timeout(fd, 1, Int32(sendMs))
+    }
+
+    public static func localAddress(_ fd: Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return rc == 0 ? SocketAddress(storage: &storage) : nil
+    }
+
+    public static func peerAddress(_ fd: Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+        }
+        return rc == 0 ? SocketAddress(storage: &storage) : nil
+    }
+
+    /// True when `fd` is a listening stream socket (used to validate sockets handed down by a parent).
+    public static func isListening(_ fd: Int32) -> Bool {
+        var value: Int32 = 0
+        return cl_getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &value) == 0 && value != 0
+    }
+}

@@ -1,0 +1,27 @@
+import Glibc
+
+/// A failed system call: which call and the errno it left. Thrown by the `Posix` wrappers for every
+/// error that is not EINTR (retried) or EAGAIN (returned as `.wouldBlock`).
+public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let call: String
+    public let errno: Int32
+
+    public init(_ call: String, errno: Int32) {
+        self.call = call
+        self.errno = errno
+    }
+
+    /// The error for the errno the last call left behind.
+    public static func last(_ call: String) -> SystemError {
+        SystemError(call, errno: Glibc.errno)
+    }
+
+    public var reason: String { String(cString: strerror(errno)) }
+    public var description: String { "\(call): \(reason)" }
+}
+
+/// The outcome of a non-blocking call that did not fail: how much it did, or that it would block.
+public enum IOResult: Equatable, Sendable {
+    case processed(Int)
+    case wouldBlock
+}
