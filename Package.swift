@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "balancer", targets: ["Balancer"]),
         .executable(name: "proxy", targets: ["Proxy"]),
         .executable(name: "supervisor", targets: ["Supervisor"]),
+        // Test tooling: an LD_PRELOAD allocation counter for the allocations-per-request test.
+        .library(name: "MallocCounter", type: .dynamic, targets: ["MallocCounter"]),
     ],
     targets: [
         // Thin C wrappers for the Linux calls Glibc does not export to Swift.
@@ -25,8 +27,12 @@ let package = Package(
         .executableTarget(name: "Balancer", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
         .executableTarget(name: "Proxy", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
         .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        .target(name: "MallocCounter", path: "Tests/MallocCounter"),
+        // Test helpers: start the built programs, speak HTTP to them over real sockets.
+        .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
-        .testTarget(name: "NetCoreTests", dependencies: ["NetCore"]),
-        .testTarget(name: "BackendTests", dependencies: ["NetCore", "HTTPCore"]),
+        .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI"]),
+        .testTarget(name: "BackendTests", dependencies: ["Backend", "NetCore", "HTTPCore", "TestSupport"]),
     ]
 )

@@ -55,15 +55,14 @@ final class BackendConnection: FDHandler {
             readAvailable()
         }
         if closed { return }
-        process()
-        flush()
-        if closed { return }
-        // Output drained: requests that waited behind it can go now.
-        if output.isEmpty && !input.isEmpty && !closeAfterFlush {
-            process()
+        // Requests that waited behind a large response go as soon as it has drained.
+        while process() == .outputFull {
             flush()
             if closed { return }
+            if !output.isEmpty { break }
         }
+        flush()
+        if closed { return }
         rearm()
     }
 
@@ -88,10 +87,13 @@ final class BackendConnection: FDHandler {
         }
     }
 
+    private enum ProcessOutcome { case idle, outputFull }
+
     /// Answers every complete request in the input, in order, until output backs up.
-    private func process() {
+    @discardableResult
+    private func process() -> ProcessOutcome {
         while !closeAfterFlush && !closed {
-            if output.pendingBytes > Self.outputHighWater { return }
+            if output.pendingBytes > Self.outputHighWater { return .outputFull }
             if discard.isActive {
                 if input.isEmpty { break }
                 switch discard.feed(input.readPointer, input.readableBytes) {
@@ -100,7 +102,7 @@ final class BackendConnection: FDHandler {
                 case .invalid:
                     lingerOnClose = true
                     closeAfterFlush = true
-                    return
+                    return .idle
                 }
                 continue
             }
@@ -112,18 +114,19 @@ final class BackendConnection: FDHandler {
             switch parser.parse(input.readable) {
             case .needMore:
                 if peerClosed { closeAfterFlush = true }
-                return
+                return .idle
             case .invalid(let error):
                 let outcome = worker.responder.respond(to: error, into: output)
                 log(line: nil, outcome)
                 lingerOnClose = true
                 closeAfterFlush = true
-                return
+                return .idle
             case .complete:
                 answer()
             }
         }
         if peerClosed && (input.isEmpty || discard.isActive) { closeAfterFlush = true }
+        return .idle
     }
 
     private func answer() {

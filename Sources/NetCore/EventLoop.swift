@@ -177,7 +177,7 @@ public final class EventLoop: @unchecked Sendable {
             if n > 0 { dispatch(Int(n)) }
             runDueTimers()
             runTasks()
-            for body in afterBatch { body() }
+            for i in 0..<afterBatch.count { afterBatch[i]() }
         }
     }
 

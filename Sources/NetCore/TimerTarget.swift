@@ -19,7 +19,8 @@ struct TimerHeap {
     private(set) var items: [TimerTarget] = []
 
     var isEmpty: Bool { items.isEmpty }
-    var earliest: UInt64? { items.first?.queuedAt }
+    // Indexing rather than `first`: unspecialised generic helpers allocate in debug builds.
+    var earliest: UInt64? { items.isEmpty ? nil : items[0].queuedAt }
 
     mutating func push(_ t: TimerTarget, at key: UInt64) {
         t.queuedAt = key
@@ -52,7 +53,8 @@ struct TimerHeap {
     }
 
     mutating func popIfDue(_ now: UInt64) -> TimerTarget? {
-        guard let first = items.first, first.queuedAt <= now else { return nil }
+        guard !items.isEmpty, items[0].queuedAt <= now else { return nil }
+        let first = items[0]
         remove(first)
         return first
     }
