@@ -21,11 +21,13 @@ let package = Package(
         .target(name: "NetCore", dependencies: ["CLinux"], swiftSettings: optimize),
         // HTTP/1.1 request parsing and response writing over raw bytes.
         .target(name: "HTTPCore", dependencies: ["NetCore"], swiftSettings: optimize),
+        // The forwarding engine the balancer and the proxy both run on: pools, routing, health, admin API.
+        .target(name: "Forwarding", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
         // Command-line parsing and the conventions every program shares (usage errors, --help, exit codes).
         .target(name: "CLI", dependencies: []),
         .executableTarget(name: "Backend", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
-        .executableTarget(name: "Balancer", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
-        .executableTarget(name: "Proxy", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        .executableTarget(name: "Balancer", dependencies: ["Forwarding", "CLI"], swiftSettings: optimize),
+        .executableTarget(name: "Proxy", dependencies: ["Forwarding", "CLI"], swiftSettings: optimize),
         .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         // Test helpers: start the built programs, speak HTTP to them over real sockets.

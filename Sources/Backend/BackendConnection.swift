@@ -225,7 +225,7 @@ final class BackendConnection: FDHandler {
             return
         }
         lingering = true
-        shutdown(fd, Int32(SHUT_WR))
+        Socket.shutdownWrite(fd)
         worker.loop.modify(self, events: Events.readable | Events.readHangup)
         worker.loop.setDeadline(self, worker.loop.now &+ 2 * Clock.nanosPerSecond)
         drainLinger()

@@ -3,7 +3,7 @@ import HTTPCore
 import NetCore
 
 /// One event loop's share of the server: its listener, its connections, its responder and log buffer.
-final class BackendWorker {
+final class BackendWorker: LoopWorker {
     let loop: EventLoop
     let responder: StaticResponder
     let log: LogSink?

@@ -24,7 +24,7 @@ enum PreforkServer {
 
         var set = sigset_t()
         sigemptyset(&set)
-        for s in Shutdown.signals + [SIGCHLD] { sigaddset(&set, s) }
+        for s in WorkerGroup.terminationSignals + [SIGCHLD] { sigaddset(&set, s) }
         var stopping = false
         var stopDeadline: UInt64 = 0
         while true {

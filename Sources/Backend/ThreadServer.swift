@@ -27,7 +27,7 @@ enum ThreadServer {
             }
         }.detach()
 
-        _ = EventServer.waitForTermination()
+        _ = WorkerGroup.waitForTermination()
         draining.store(true, ordering: .relaxed)
         // Idle connections are woken (their blocking read returns 0) and close; busy ones finish.
         registry.withLock { for (fd, idle) in $0 where idle { shutdown(fd, Int32(SHUT_RD)) } }
@@ -83,7 +83,7 @@ enum ThreadServer {
                 case .invalid(let error):
                     logLine(nil, responder.respond(to: error, into: output))
                     _ = try? output.flush(to: fd)
-                    shutdown(fd, Int32(SHUT_WR))
+                    Socket.shutdownWrite(fd)
                     return
                 case .complete:
                     let base = UnsafePointer(input.readPointer)

@@ -63,7 +63,7 @@ Program.run(name: "backend", usage: usage) { args in
     }
 
     Signals.ignoreSIGPIPE()
-    Signals.block(Shutdown.signals + [SIGCHLD])
+    Signals.block(WorkerGroup.terminationSignals + [SIGCHLD])
 
     let sockets: ListeningSockets
     do {

@@ -174,6 +174,28 @@ public final class OutputQueue {
         }
     }
 
+    /// Moves unsent buffered bytes to the start of the buffer, so a long stream that never fully drains
+    /// reuses the same memory instead of growing it. Blob and file segments hold no buffer offsets.
+    public func compact() {
+        let shift = buffer.readerIndex
+        guard shift > 0 else { return }
+        let unsent = buffer.writerIndex - shift
+        if unsent > 0 { memmove(buffer.base, buffer.base + shift, unsent) }
+        for i in head..<segments.count {
+            if case .buffered(let end) = segments[i] { segments[i] = .buffered(end: end - shift) }
+        }
+        sealed -= shift
+        buffer.readerIndex = 0
+        buffer.writerIndex = unsent
+    }
+
+    /// Appends bytes to send (a body being relayed), compacting first once half the buffer is spent.
+    @inline(__always)
+    public func append(_ p: UnsafeRawPointer, _ n: Int) {
+        if buffer.readerIndex > 32 * 1024 && buffer.readerIndex * 2 > buffer.capacity { compact() }
+        buffer.append(p, n)
+    }
+
     /// Forgets everything (after a full flush, or when the connection is abandoned).
     public func reset() {
         segments.removeAll(keepingCapacity: true)

@@ -87,6 +87,9 @@ public enum Socket {
         _ = cl_set_timeout(fd, 1, Int32(sendMs))
     }
 
+    /// Half-closes: the peer reads EOF, and can still send to us.
+    public static func shutdownWrite(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
     public static func localAddress(_ fd: Int32) -> SocketAddress? {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)

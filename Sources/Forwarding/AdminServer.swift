@@ -1,0 +1,113 @@
+import Glibc
+import HTTPCore
+import NetCore
+
+/// Serves the admin API over HTTP on a unix socket (`curl --unix-socket PATH http://x/upstreams`).
+/// One request per connection; runs on the admin loop beside the health checks.
+final class AdminServer {
+    private let loop: EventLoop
+    private let api: AdminAPI
+    private var listener: Listener?
+    let path: String
+
+    init(path: String, loop: EventLoop, service: ForwardingService) throws {
+        self.path = path
+        self.loop = loop
+        api = AdminAPI(service: service)
+        let fd = try Socket.listen(on: SocketAddress(.unix(path)), backlog: 64)
+        chmod(path, 0o600)   // the admin API can reconfigure the balancer: owner only
+        listener = Listener(fd: fd, loop: loop, shared: false, ownsSocket: true) { [unowned self] client, _ in
+            AdminConnection(fd: client, loop: self.loop, api: self.api).start()
+        }
+        try listener?.start()
+    }
+
+    func close() {
+        listener?.close()
+        unlink(path)
+    }
+}
+
+final class AdminConnection: FDHandler {
+    private unowned let loop: EventLoop
+    private let api: AdminAPI
+    private let input = ByteBuffer(capacity: 4096)
+    private var parser = HTTPRequestParser()
+    private var output: [UInt8] = []
+    private var sent = 0
+    private var closed = false
+
+    init(fd: Int32, loop: EventLoop, api: AdminAPI) {
+        self.loop = loop
+        self.api = api
+        super.init(fd: fd)
+    }
+
+    func start() {
+        if !loop.setInterest(self, events: Events.readable) { close(); return }
+        loop.setDeadline(self, loop.now &+ 10 * Clock.nanosPerSecond)
+    }
+
+    override func handleEvent(_ events: UInt32) {
+        if !output.isEmpty {
+            write()
+            return
+        }
+        do {
+            switch try input.read(from: fd, chunk: 4096) {
+            case .wouldBlock: return
+            case .processed(0): close(); return
+            case .processed: break
+            }
+        } catch {
+            close()
+            return
+        }
+        switch parser.parse(input.readable) {
+        case .needMore:
+            if input.readableBytes > 1 << 20 { reply(413, "{\"error\":\"request too large\"}\n", "application/json") }
+        case .invalid(let e):
+            reply(e.status.code, "{\"error\":\"\(e.reason)\"}\n", "application/json")
+        case .complete:
+            let head = parser.head
+            let base = UnsafePointer(input.readPointer)
+            let bodyLength = max(0, head.contentLength)
+            if head.isChunked { reply(411, "{\"error\":\"send the body with Content-Length\"}\n", "application/json"); return }
+            guard input.readableBytes >= head.length + bodyLength else { return }
+            let method = head.methodSpan.string(in: base)
+            let target = head.target.string(in: base)
+            let body = Array(UnsafeBufferPointer(start: base + head.length, count: bodyLength))
+            let r = api.handle(method: method, path: target, body: body)
+            reply(r.status, r.body, r.contentType)
+        }
+    }
+
+    private func reply(_ status: Int, _ body: String, _ type: String) {
+        let bytes = Array(body.utf8)
+        let head = "HTTP/1.1 \(status) \(HTTPStatus(status).reason)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        output = Array(head.utf8) + bytes
+        write()
+    }
+
+    private func write() {
+        while sent < output.count {
+            let n = output[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EAGAIN { _ = loop.setInterest(self, events: Events.writable); return }
+                close()
+                return
+            }
+            sent += n
+        }
+        close()
+    }
+
+    override func timerFired(now: UInt64) { close() }
+
+    private func close() {
+        if closed { return }
+        closed = true
+        loop.deregister(self, closing: true)
+        Posix.close(fd)
+    }
+}

@@ -1,0 +1,64 @@
+import CLI
+import NetCore
+
+/// Options the balancer and the proxy share.
+public struct ForwardingOptions: Sendable {
+    public var port = 0
+    public var host = "0.0.0.0"
+    public var workers = CPU.count
+    public var model = "event"
+    public var admin: String?
+    public var strategy = Strategy.roundRobin
+    public var reusePort = false
+    public var settings = ForwardingSettings()
+
+    public static let usage = """
+      --host ADDR              address to bind (default 0.0.0.0)
+      --workers N              event loops (threads) (default: CPU cores)
+      --model MODEL            event (epoll loops, default) | thread (a thread per client connection)
+      --strategy NAME          round-robin (default) | least-conn | random2 | weighted
+      --admin PATH             serve the admin API on this unix socket (GET/POST /upstreams,
+                               DELETE /upstreams/HOST:PORT, GET /metrics)
+      --quiet                  no per-request log lines
+      --connect-timeout DUR    to reach an upstream before trying the next (default 3s)
+      --response-timeout DUR   for an upstream to start answering, 504 after (default 60s)
+      --header-timeout DUR     for a client to send its request head, 408 after (default 20s)
+      --idle-timeout DUR       idle client keep-alive connections close after (default 75s)
+      --pool-idle-timeout DUR  idle upstream connections close after (default 15s, below the backend's 75s)
+      --health-interval DUR    active health check period, 0 = off (default 1s)
+      --health-timeout DUR     one check's time limit (default 1s)
+      --health-path PATH       what HTTP checks ask for (default /healthz; TCP mode only connects)
+      --health-fall N          failed checks that mark an upstream down (default 2)
+      --health-rise N          passed checks that bring it back (default 2)
+      --shutdown-timeout DUR   on SIGTERM, how long in-flight requests may take (default 10s)
+    """
+
+    public static func parse(_ args: inout Arguments, defaultPort: Int) throws(UsageError) -> ForwardingOptions {
+        var o = ForwardingOptions()
+        o.port = try args.int("--port", in: 0...65535) ?? defaultPort
+        o.host = try args.value("--host") ?? o.host
+        o.workers = try args.int("--workers", in: 1...256) ?? o.workers
+        o.model = try args.choice("--model", ["event", "thread"]) ?? o.model
+        o.admin = try args.value("--admin")
+        if let s = try args.choice("--strategy", Strategy.allCases.map(\.rawValue)) { o.strategy = Strategy(rawValue: s)! }
+        o.reusePort = args.flag("--reuseport")
+        var s = o.settings
+        s.quiet = args.flag("--quiet")
+        if let ms = try args.duration("--connect-timeout") { s.connectTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--response-timeout") { s.responseTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--header-timeout") { s.headerTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--idle-timeout") { s.clientIdleTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--pool-idle-timeout") { s.poolIdleTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--shutdown-timeout") { s.shutdownTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--health-interval") { s.health.interval = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--health-timeout") { s.health.timeout = Timeout(milliseconds: ms) }
+        if let path = try args.value("--health-path") {
+            guard path.hasPrefix("/") else { throw UsageError("--health-path must start with /") }
+            s.health.path = path
+        }
+        s.health.fall = try args.int("--health-fall", in: 1...100) ?? s.health.fall
+        s.health.rise = try args.int("--health-rise", in: 1...100) ?? s.health.rise
+        o.settings = s
+        return o
+    }
+}

@@ -1,0 +1,118 @@
+import Glibc
+import HTTPCore
+import NetCore
+
+/// One event loop's share of the balancer or proxy: its listener, client sessions, idle upstream
+/// connections and its own copy of each pool's current upstream list.
+final class ForwardingWorker: LoopWorker {
+    let loop: EventLoop
+    let index: Int
+    let service: ForwardingService
+    let settings: ForwardingSettings
+    let date = DateCache()
+    let log: LogSink?
+    var rewriter: MessageRewriter
+    var rng: FastRandom
+    private(set) lazy var connectionPool = ConnectionPool(worker: self)
+    private(set) lazy var pipes = PipePool()
+    /// Per route: the snapshot of its pool this worker routes with (replaced when the pool changes).
+    private var routeSnapshots: [PoolSnapshot]
+    private var listener: Listener?
+    private var sessions: [SessionSlot] = []
+    private(set) var draining = false
+    private var onDrained: (() -> Void)?
+
+    init(loop: EventLoop, index: Int, service: ForwardingService) {
+        self.loop = loop
+        self.index = index
+        self.service = service
+        settings = service.settings
+        log = settings.quiet ? nil : LogSink(fd: 1)
+        rewriter = MessageRewriter(via: settings.via)
+        rng = FastRandom(seed: UInt64(index + 1) &* 0x9E37_79B9 ^ Clock.monotonicNanos())
+        routeSnapshots = service.routes.routes.map { $0.pool.snapshot }
+        let date = self.date
+        let log = self.log
+        loop.onBatchEnd {
+            date.refresh()
+            log?.flush()
+        }
+    }
+
+    @inline(__always)
+    func snapshot(forRoute i: Int) -> PoolSnapshot { routeSnapshots[i] }
+
+    /// A pool changed (admin API, draining): adopt its new list and drop idle connections to upstreams
+    /// that left or are draining.
+    func adopt(_ snapshot: PoolSnapshot, for pool: UpstreamPool) {
+        for (i, route) in service.routes.routes.enumerated() where route.pool === pool { routeSnapshots[i] = snapshot }
+        var keep = Set<ObjectIdentifier>()
+        for snap in routeSnapshots { for u in snap.upstreams where u.state != .draining { keep.insert(ObjectIdentifier(u)) } }
+        connectionPool.prune(keeping: keep)
+    }
+
+    func listen(on fd: Int32, shared: Bool) throws(SystemError) {
+        let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared) { [unowned self] client, peer in
+            self.accept(client, peer)
+        }
+        try listener.start()
+        self.listener = listener
+    }
+
+    private func accept(_ fd: Int32, _ peer: UnsafePointer<sockaddr_storage>) {
+        if draining {
+            Posix.close(fd)
+            return
+        }
+        switch service.mode {
+        case .http:
+            let session = HTTPSession(fd: fd, peer: peer, worker: self)
+            session.slot = sessions.count
+            sessions.append(session)
+            session.start()
+        case .tcp:
+            Socket.setNoDelay(fd)
+            let session = TCPSession(fd: fd, peer: peer, worker: self)
+            session.slot = sessions.count
+            sessions.append(session)
+            session.start()
+        }
+    }
+
+    func sessionClosed(_ session: SessionSlot) {
+        let i = session.slot
+        guard i >= 0, i < sessions.count, sessions[i] === session else { return }
+        let last = sessions.count - 1
+        if i != last {
+            sessions[i] = sessions[last]
+            sessions[i].slot = i
+        }
+        sessions.removeLast()
+        session.slot = -1
+        if draining && sessions.isEmpty { finishDrain() }
+    }
+
+    func beginShutdown(_ done: @escaping () -> Void) {
+        draining = true
+        onDrained = done
+        listener?.close()
+        connectionPool.closeAll()
+        for s in sessions { s.drain() }
+        if sessions.isEmpty { finishDrain() }
+    }
+
+    private func finishDrain() {
+        log?.flush()
+        let done = onDrained
+        onDrained = nil
+        done?()
+    }
+}
+
+/// What the worker needs of every kind of client session.
+protocol SessionSlot: AnyObject {
+    var slot: Int { get set }
+    func drain()
+}
+
+extension HTTPSession: SessionSlot {}

@@ -1,0 +1,296 @@
+import Glibc
+import HTTPCore
+import NetCore
+
+/// Starting an exchange: routing, rewriting the request, choosing and reaching an upstream, retries.
+extension HTTPSession {
+    func beginExchange() {
+        let base = UnsafePointer(input.readPointer)
+        let head = parser.head
+        servedAny = true
+        method = head.method
+        clientMinor = head.minorVersion
+        clientKeepAlive = head.keepAlive && !worker.draining
+        requestHasBody = head.hasBody
+        exchangeStartedAt = requestStartedAt
+        status = 0
+        bodyBytesToClient = 0
+        if worker.log != nil {
+            logLine.clear()
+            logLine.append(head.requestLine.buffer(in: base))
+        }
+
+        // Route on the path part of the target.
+        let target = head.target.pointer(in: base)
+        let targetCount = Int(head.target.count)
+        var pathCount = targetCount
+        for i in 0..<targetCount where target[i] == 0x3F { pathCount = i; break }
+        let table = worker.service.routes
+        switch table.match(target, pathCount) {
+        case .none:
+            consumeRequestHead(head)
+            respondLocal(.notFound, reason: "no route for this path", close: !clientKeepAlive || requestHasBody)
+            log(line: logLine.readable, upstream: nil)
+            return
+        case .redirect(let i):
+            let prefix = table.routes[i].prefix
+            consumeRequestHead(head)
+            var location = prefix
+            if pathCount < targetCount {
+                location += String(decoding: UnsafeBufferPointer(start: target + pathCount, count: targetCount - pathCount), as: UTF8.self)
+            }
+            respondLocal(.movedPermanently, reason: "moved to the folder", close: !clientKeepAlive || requestHasBody, location: location)
+            log(line: logLine.readable, upstream: nil)
+            return
+        case .route(let i):
+            route = i
+        }
+
+        // Rewrite the head once; it is kept for a replay until the response starts.
+        let r = table.routes[route]
+        requestHead.clear()
+        if r.stripPrefix {
+            let cut = r.strippedLength
+            var rest = UnsafeRawBufferPointer(start: target + cut, count: targetCount - cut)
+            let slash: StaticString = "/"
+            if rest.isEmpty || rest[0] != 0x2F {
+                // "/images" stripped to "" (or "?q"): the upstream still needs a path.
+                let tmp = ByteBuffer(capacity: targetCount + 2)
+                tmp.append(slash)
+                tmp.append(rest)
+                rest = UnsafeRawBufferPointer(start: tmp.readPointer, count: tmp.readableBytes)
+                worker.rewriter.writeRequest(head, base, target: rest, strippedPrefix: UnsafeRawBufferPointer(start: target, count: cut),
+                                             client: &peer, into: requestHead)
+            } else {
+                worker.rewriter.writeRequest(head, base, target: rest, strippedPrefix: UnsafeRawBufferPointer(start: target, count: cut),
+                                             client: &peer, into: requestHead)
+            }
+        } else {
+            worker.rewriter.writeRequest(head, base, target: UnsafeRawBufferPointer(start: target, count: targetCount),
+                                         strippedPrefix: nil, client: &peer, into: requestHead)
+        }
+        if head.isChunked { requestBody = .chunked(ChunkedDecoder()) }
+        else if head.contentLength > 0 { requestBody = .length(head.contentLength) }
+        else { requestBody = .none }
+        consumeRequestHead(head)
+
+        snapshot = worker.snapshot(forRoute: route)
+        tried = 0
+        attempts = 0
+        responseStarted = false
+        responseHeadDone = false
+        responseParser.reset()
+        connectUpstream()
+    }
+
+    private func consumeRequestHead(_ head: HTTPRequestHead) {
+        input.consume(head.length)
+        parser.reset()
+    }
+
+    /// Picks the next upstream and reaches it (pooled connection or a new one).
+    func connectUpstream() {
+        guard let snapshot else { return }
+        let pool = worker.service.routes.routes[route].pool
+        let now = worker.loop.now
+        guard attempts <= snapshot.upstreams.count, let index = pool.pick(snapshot, now: now, excluded: tried, rng: &worker.rng) else {
+            let allDown = tried == 0 || pool.allUnavailable(snapshot, now: now)
+            phase = .idle
+            if allDown {
+                respondLocal(.serviceUnavailable, reason: "no upstream is up", close: !clientKeepAlive || requestBody.isActive)
+            } else {
+                respondLocal(.badGateway, reason: "no upstream could be reached", close: !clientKeepAlive || requestBody.isActive)
+            }
+            if requestBody.isActive { lingerOnClose = true }
+            log(line: logLine.readable, upstream: nil)
+            return
+        }
+        attempts += 1
+        tried |= 1 << UInt64(index & 63)
+        upstreamIndex = index
+        let up = snapshot.upstreams[index]
+        up.active.add(1, ordering: .relaxed)
+        sentAnything = false
+
+        if let pooled = worker.connectionPool.checkout(up) {
+            attach(pooled)
+            phase = .exchanging
+            beginSending()
+            return
+        }
+        let fd: Int32
+        let inProgress: Bool
+        do {
+            (fd, inProgress) = try Socket.connect(to: up.address)
+        } catch {
+            up.active.subtract(1, ordering: .relaxed)
+            connectFailed(up, errno: error.errno)
+            return
+        }
+        Socket.setNoDelay(fd)
+        let connection = UpstreamConnection(fd: fd, upstream: up, worker: worker)
+        attach(connection)
+        if inProgress {
+            connection.connecting = true
+            phase = .connecting
+            if !connection.setInterest(Events.writable) {
+                upstreamFailed(connectFailure: true)
+                return
+            }
+            worker.loop.setDeadline(connection, worker.loop.now &+ worker.settings.connectTimeout.nanos)
+            return
+        }
+        phase = .exchanging
+        beginSending()
+    }
+
+    private func attach(_ connection: UpstreamConnection) {
+        connection.client = self
+        upstream = connection
+    }
+
+    /// Lets go of the upstream connection and its in-flight count (the connection is not closed here).
+    func detachUpstream() {
+        guard let up = upstream else { return }
+        up.client = nil
+        up.upstream.active.subtract(1, ordering: .relaxed)
+        upstream = nil
+        worker.loop.cancelDeadline(up)
+    }
+
+    /// Queues the request head (and any body already here) and starts the response clock.
+    private func beginSending() {
+        guard let up = upstream else { return }
+        up.output.buffer.append(requestHead.readable)
+        worker.loop.setDeadline(up, worker.loop.now &+ worker.settings.responseTimeout.nanos)
+    }
+
+    /// A new connection failed (refused, unreachable, timed out): mark the upstream down and move on.
+    private func connectFailed(_ up: Upstream, errno: Int32) {
+        worker.service.markDown(up, reason: "connect: \(String(cString: strerror(errno)))", now: worker.loop.now)
+        up.stats[worker.index].failures.add(1, ordering: .relaxed)
+        phase = .connecting
+        connectUpstream()
+    }
+
+    // MARK: upstream events
+
+    func upstreamEvent(_ connection: UpstreamConnection, _ events: UInt32) {
+        guard connection === upstream else { return }
+        if connection.connecting {
+            let error = connection.finishConnect()
+            if error != 0 || events & Events.error != 0 && error != 0 {
+                upstreamFailed(connectFailure: true, errno: error)
+                return
+            }
+            phase = .exchanging
+            beginSending()
+            advance()
+            return
+        }
+        if events & (Events.readable | Events.readHangup | Events.hangup | Events.error) != 0 {
+            readUpstream(connection)
+            if closed || upstream !== connection { return }
+        }
+        advance()
+    }
+
+    func upstreamTimedOut(_ connection: UpstreamConnection) {
+        guard connection === upstream else { return }
+        if connection.connecting {
+            upstreamFailed(connectFailure: true, errno: ETIMEDOUT)
+            return
+        }
+        // Slow, not dead: no retry (the request may be running), no marking down.
+        connection.upstream.stats[worker.index].failures.add(1, ordering: .relaxed)
+        detachUpstream()
+        connection.close()
+        if responseStarted {
+            abort()
+            return
+        }
+        phase = .idle
+        respondLocal(.gatewayTimeout, reason: "upstream did not answer in time", close: true)
+        lingerOnClose = requestBody.isActive
+        log(line: logLine.readable, upstream: connection.upstream)
+        advance()
+    }
+
+    private func readUpstream(_ up: UpstreamConnection) {
+        while up.input.readableBytes < Self.highWater {
+            do {
+                switch try up.input.read(from: up.fd, chunk: 16 * 1024) {
+                case .wouldBlock:
+                    return
+                case .processed(0):
+                    upstreamClosed()
+                    return
+                case .processed:
+                    responseStarted = true
+                    if up.input.writableBytes > 0 { return }
+                }
+            } catch {
+                upstreamFailed(connectFailure: false)
+                return
+            }
+        }
+    }
+
+    func flushUpstream() {
+        guard let up = upstream, !up.output.isEmpty else { return }
+        do {
+            _ = try up.output.flush(to: up.fd)
+            sentAnything = true
+        } catch {
+            upstreamFailed(connectFailure: false)
+        }
+    }
+
+    /// The upstream closed its side. Mid-body that ends a close-delimited response; before any response
+    /// byte it is a failure that an idempotent request may be retried after.
+    private func upstreamClosed() {
+        guard let up = upstream else { return }
+        if responseHeadDone, case .untilClose = responseBody {
+            // Forward whatever is still buffered, then the response is complete.
+            pumpResponse()
+            if upstream === up { responseBody = .none; completeExchange(reusable: false) }
+            return
+        }
+        upstreamFailed(connectFailure: false)
+    }
+
+    /// The upstream connection broke. Retry where it is safe, otherwise answer 502 or cut the client off.
+    func upstreamFailed(connectFailure: Bool, errno: Int32 = 0) {
+        guard let connection = upstream else { return }
+        let up = connection.upstream
+        let wasReused = connection.reused
+        detachUpstream()
+        connection.close()
+        up.stats[worker.index].failures.add(1, ordering: .relaxed)
+        if connectFailure {
+            worker.service.markDown(up, reason: "connect: \(String(cString: strerror(errno == 0 ? ECONNREFUSED : errno)))",
+                                    now: worker.loop.now)
+        }
+        if responseStarted && responseHeadDone {
+            abort()   // the client already has part of a response: it must see the connection fail
+            return
+        }
+        // Safe to send again: nothing reached the upstream, or an idempotent request without a body.
+        let replayable = !sentAnything || (method.isIdempotent && !requestHasBody)
+        if !responseStarted && replayable {
+            responseParser.reset()
+            if wasReused && !connectFailure {
+                // A stale pooled connection says nothing about the upstream: try it again, freshly.
+                tried &= ~(1 << UInt64(upstreamIndex & 63))
+            }
+            phase = .connecting
+            connectUpstream()
+            if !closed && phase == .exchanging { advance() }
+            return
+        }
+        phase = .idle
+        respondLocal(.badGateway, reason: "upstream connection failed", close: true)
+        lingerOnClose = requestBody.isActive
+        log(line: logLine.readable, upstream: up)
+    }
+}

@@ -1,0 +1,230 @@
+import Glibc
+import HTTPCore
+import NetCore
+
+/// Relaying bodies both ways, finishing an exchange, and the answers the proxy gives itself.
+extension HTTPSession {
+    /// Client → upstream: request body bytes, as they arrive, while the upstream keeps up.
+    func pumpRequestBody() {
+        guard let up = upstream, requestBody.isActive else { return }
+        while !input.isEmpty && up.output.pendingBytes < Self.highWater {
+            switch requestBody {
+            case .none, .untilClose:
+                return
+            case .length(let left):
+                let n = min(left, input.readableBytes)
+                up.output.append(input.readPointer, n)
+                input.consume(n)
+                requestBody = left == n ? .none : .length(left - n)
+            case .chunked(var decoder):
+                let available = input.readableBytes
+                switch decoder.feed(input.readPointer, available, onData: { _, _ in }) {
+                case .needMore:
+                    up.output.append(input.readPointer, available)
+                    input.consume(available)
+                    requestBody = .chunked(decoder)
+                case .done(let consumed):
+                    up.output.append(input.readPointer, consumed)
+                    input.consume(consumed)
+                    requestBody = .none
+                case .invalid(let error):
+                    // Part of this body may have gone upstream already: that connection cannot be reused.
+                    if let connection = upstream {
+                        detachUpstream()
+                        connection.close()
+                    }
+                    phase = .idle
+                    requestBody = .none
+                    respondLocal(error.status, reason: error.reason, close: true)
+                    lingerOnClose = true
+                    log(line: logLine.readable, upstream: nil)
+                    return
+                }
+            }
+        }
+        if peerClosed && requestBody.isActive && input.isEmpty {
+            abort()   // the client went away in the middle of its body
+        }
+    }
+
+    /// Upstream → client: the response head (rewritten), then its body within the client's buffer.
+    func pumpResponse() {
+        guard let up = upstream else { return }
+        while !responseHeadDone {
+            guard !up.input.isEmpty else { return }
+            switch responseParser.parse(up.input.readable, requestMethod: method) {
+            case .needMore:
+                return
+            case .invalid(let error):
+                up.upstream.stats[worker.index].failures.add(1, ordering: .relaxed)
+                detachUpstream()
+                up.close()
+                phase = .idle
+                respondLocal(.badGateway, reason: error.reason, close: true)
+                lingerOnClose = requestBody.isActive
+                log(line: logLine.readable, upstream: up.upstream)
+                return
+            case .complete:
+                let base = UnsafePointer(up.input.readPointer)
+                let head = responseParser.head
+                if head.isInterim {
+                    // 100 Continue and friends go to the client as they are; the final answer follows.
+                    if head.status != 101 {
+                        output.buffer.append(UnsafeRawBufferPointer(start: base, count: head.length))
+                    }
+                    up.input.consume(head.length)
+                    responseParser.reset()
+                    continue
+                }
+                status = head.status
+                switch head.framing {
+                case .none: responseBody = .none
+                case .length(let n): responseBody = n > 0 ? .length(n) : .none
+                case .chunked: responseBody = .chunked(ChunkedDecoder())
+                case .untilClose: responseBody = .untilClose
+                }
+                // HTTP/1.0 clients cannot take chunked: unwrap it and end the body by closing.
+                dechunk = clientMinor == 0 && head.framing == .chunked
+                if head.framing == .untilClose || dechunk { clientKeepAlive = false }
+                if requestBody.isActive { clientKeepAlive = false }   // answered before the body ended
+                up.served += 1
+                let upstreamReusable = head.keepAlive
+                worker.rewriter.writeResponse(head, base, clientMinor: clientMinor, keepAlive: clientKeepAlive,
+                                              dechunk: dechunk, into: output.buffer)
+                up.input.consume(head.length)
+                responseParser.reset()
+                responseHeadDone = true
+                worker.loop.setDeadline(up, worker.loop.now &+ worker.settings.responseTimeout.nanos)
+                keepUpstream = upstreamReusable
+            }
+        }
+        pumpResponseBody(up)
+    }
+
+    private func pumpResponseBody(_ up: UpstreamConnection) {
+        while output.pendingBytes < Self.highWater {
+            switch responseBody {
+            case .none:
+                completeExchange(reusable: keepUpstream && !requestBody.isActive)
+                return
+            case .length(let left):
+                if up.input.isEmpty { return }
+                let n = min(left, up.input.readableBytes)
+                output.append(up.input.readPointer, n)
+                up.input.consume(n)
+                bodyBytesToClient += n
+                responseBody = left == n ? .none : .length(left - n)
+            case .chunked(var decoder):
+                if up.input.isEmpty { return }
+                let available = up.input.readableBytes
+                var data = 0
+                let result: ChunkedDecoder.Result
+                if dechunk {
+                    let out = output
+                    result = decoder.feed(up.input.readPointer, available) { p, n in
+                        out.append(p, n)
+                        data += n
+                    }
+                } else {
+                    result = decoder.feed(up.input.readPointer, available) { _, n in data += n }
+                }
+                bodyBytesToClient += data
+                switch result {
+                case .needMore:
+                    if !dechunk { output.append(up.input.readPointer, available) }
+                    up.input.consume(available)
+                    responseBody = .chunked(decoder)
+                case .done(let consumed):
+                    if !dechunk { output.append(up.input.readPointer, consumed) }
+                    up.input.consume(consumed)
+                    responseBody = .none
+                case .invalid:
+                    // The client has a partial response already; it must see the connection fail.
+                    abort()
+                    return
+                }
+            case .untilClose:
+                if up.input.isEmpty { return }
+                let n = up.input.readableBytes
+                output.append(up.input.readPointer, n)
+                up.input.consume(n)
+                bodyBytesToClient += n
+            }
+        }
+    }
+
+    /// The response has been relayed whole: return the upstream connection, log, and go on.
+    func completeExchange(reusable: Bool) {
+        guard let up = upstream else { return }
+        let upstreamInfo = up.upstream
+        detachUpstream()
+        if reusable && up.input.isEmpty && !worker.draining {
+            worker.connectionPool.checkin(up)
+        } else {
+            up.close()
+        }
+        let micros = (worker.loop.now &- exchangeStartedAt) / 1000
+        upstreamInfo.stats[worker.index].record(status: status, micros: micros, bytes: bodyBytesToClient)
+        log(line: logLine.readable, upstream: upstreamInfo)
+        phase = .idle
+        requestClockStopped = true
+        if !clientKeepAlive { closeAfterFlush = true }
+        if requestBody.isActive {
+            closeAfterFlush = true
+            lingerOnClose = true
+        }
+    }
+
+    // MARK: answers of our own
+
+    /// A short plain-text response from the proxy itself (errors, redirects, 503 when nothing is up).
+    func respondLocal(_ status: HTTPStatus, reason: StaticString, close: Bool, location: String? = nil) {
+        self.status = status.code
+        let b = output.buffer
+        b.appendStatusLine(status)
+        b.append("Server: ")
+        b.append(worker.settings.serverName)
+        b.append("\r\n")
+        b.appendDateHeader(worker.date)
+        if let location { b.appendHeader("Location", location) }
+        b.append("Content-Type: text/plain; charset=utf-8\r\n")
+        let bodyLength = String(status.code).utf8.count + 1 + status.reason.utf8CodeUnitCount + 2
+            + reason.utf8CodeUnitCount + 1
+        b.appendHeader("Content-Length", decimal: bodyLength)
+        if close || !clientKeepAlive {
+            b.append("Connection: close\r\n")
+            closeAfterFlush = true
+        } else if clientMinor == 0 {
+            b.append("Connection: keep-alive\r\n")
+        }
+        b.append("\r\n")
+        b.append(decimal: status.code)
+        b.append(byte: 0x20)
+        b.append(status.reason)
+        b.append(": ")
+        b.append(reason)
+        b.append(byte: 0x0A)
+        bodyBytesToClient = bodyLength
+        phase = .idle
+        requestClockStopped = true
+    }
+
+    /// `client -> upstream "request line" status bytes duration`, the seeds' balancer log with the choice shown.
+    func log(line: UnsafeRawBufferPointer?, upstream: Upstream?) {
+        guard let log = worker.log else { return }
+        let b = log.buffer
+        b.append(address: &peer)
+        b.append(" -> ")
+        if let upstream { b.append(upstream.key) } else { b.append(byte: 0x2D) }
+        b.append(" \"")
+        if let line, !line.isEmpty { b.append(line) } else { b.append(byte: 0x2D) }
+        b.append("\" ")
+        b.append(decimal: status)
+        b.append(byte: 0x20)
+        b.append(decimal: bodyBytesToClient)
+        b.append(byte: 0x20)
+        b.append(milliseconds: worker.loop.now &- exchangeStartedAt)
+        b.append(byte: 0x0A)
+        log.lineDone()
+    }
+}

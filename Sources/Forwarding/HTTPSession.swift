@@ -1,0 +1,292 @@
+import Glibc
+import HTTPCore
+import NetCore
+
+/// One client connection to the balancer or proxy in HTTP mode. It parses each request, picks an upstream
+/// for it, forwards the rewritten request and streams the response back, then takes the next request on
+/// the same connection. Buffers in both directions are bounded: a side that reads slowly stops the other
+/// side being read (backpressure), so a large body never sits in memory whole.
+final class HTTPSession: FDHandler, UpstreamClient {
+    enum Phase { case idle, connecting, exchanging }
+
+    /// Relayed bytes waiting for a slow reader before we stop reading the fast writer.
+    static let highWater = 64 * 1024
+
+    unowned let worker: ForwardingWorker
+    var peer: sockaddr_storage
+    let input = ByteBuffer(capacity: 8192)
+    let output = OutputQueue(capacity: 8192)
+    var parser: HTTPRequestParser
+    var responseParser = HTTPResponseParser()
+    var phase = Phase.idle
+    var slot = -1
+    var closed = false
+    var peerClosed = false
+    var closeAfterFlush = false
+    var lingerOnClose = false
+    var lingering = false
+    var servedAny = false
+    var requestStartedAt: UInt64
+    var requestClockStopped = false
+
+    // The exchange in progress.
+    var upstream: UpstreamConnection?
+    var route = 0
+    var snapshot: PoolSnapshot?
+    var upstreamIndex = -1
+    var tried: UInt64 = 0
+    var attempts = 0
+    var method = HTTPMethod.get
+    var clientMinor: UInt8 = 1
+    var clientKeepAlive = true
+    var requestHasBody = false
+    var requestBody = BodyProgress.none
+    /// The rewritten request head, kept until the response starts so it can be replayed on retry.
+    let requestHead = ByteBuffer(capacity: 1024)
+    /// Whether any request byte reached an upstream socket on the current attempt.
+    var sentAnything = false
+    var responseStarted = false
+    var responseHeadDone = false
+    var responseBody = BodyProgress.none
+    var dechunk = false
+    /// Whether the upstream said its connection may be reused after this response.
+    var keepUpstream = true
+    var status = 0
+    var bodyBytesToClient = 0
+    var exchangeStartedAt: UInt64 = 0
+    let logLine = ByteBuffer(capacity: 256)
+
+    init(fd: Int32, peer: UnsafePointer<sockaddr_storage>, worker: ForwardingWorker) {
+        self.worker = worker
+        self.peer = peer.pointee
+        parser = HTTPRequestParser()
+        requestStartedAt = worker.loop.now
+        super.init(fd: fd)
+    }
+
+    func start() {
+        clientEvent(Events.readable)
+    }
+
+    // MARK: client side
+
+    override func handleEvent(_ events: UInt32) { clientEvent(events) }
+
+    private func clientEvent(_ events: UInt32) {
+        if lingering {
+            drainLinger()
+            return
+        }
+        if events & (Events.readable | Events.readHangup | Events.hangup | Events.error) != 0 {
+            readClient()
+            if closed { return }
+        }
+        advance()
+    }
+
+    private func readClient() {
+        // While a request body is being forwarded, only read as much as the upstream can take.
+        while input.readableBytes < 64 * 1024 {
+            do {
+                switch try input.read(from: fd, chunk: 16 * 1024) {
+                case .wouldBlock: return
+                case .processed(0):
+                    peerClosed = true
+                    return
+                case .processed:
+                    if input.writableBytes > 0 { return }
+                }
+            } catch {
+                abort()
+                return
+            }
+        }
+    }
+
+    /// Moves everything forward as far as it can go without blocking, then arms events and deadlines.
+    func advance() {
+        while !closed {
+            if phase == .idle {
+                if closeAfterFlush || output.pendingBytes > Self.highWater { break }
+                if input.isEmpty {
+                    if peerClosed { closeAfterFlush = true }
+                    break
+                }
+                if requestClockStopped {
+                    requestClockStopped = false
+                    requestStartedAt = worker.loop.now
+                }
+                switch parser.parse(input.readable) {
+                case .needMore:
+                    if peerClosed { closeAfterFlush = true }
+                case .invalid(let error):
+                    respondLocal(error.status, reason: error.reason, close: true)
+                    lingerOnClose = true
+                    log(line: nil, upstream: nil)
+                case .complete:
+                    beginExchange()
+                    continue
+                }
+                break
+            }
+            if phase == .connecting { break }
+            // Exchanging.
+            pumpRequestBody()
+            if closed || phase != .exchanging { continue }
+            flushUpstream()
+            if closed || phase != .exchanging { continue }
+            pumpResponse()
+            if closed { return }
+            if phase == .exchanging { break }
+        }
+        if closed { return }
+        flushClient()
+        if closed { return }
+        rearm()
+    }
+
+    func flushClient() {
+        if !output.isEmpty {
+            do {
+                let closing = closeAfterFlush && phase == .idle && !(lingerOnClose && !peerClosed)
+                if try output.flush(to: fd, closing: closing) == .wouldBlock { return }
+            } catch {
+                abort()
+                return
+            }
+        }
+        if closeAfterFlush && phase == .idle { finish() }
+    }
+
+    /// Events and the deadline for the client side, and read interest on the upstream (backpressure).
+    func rearm() {
+        let loop = worker.loop
+        let settings = worker.settings
+        var events: UInt32 = 0
+        if !output.isEmpty { events |= Events.writable }
+        // Read the client while idle, or while its body is being forwarded and the upstream keeps up.
+        let bodyFlowing = phase == .exchanging && requestBody.isActive
+        let wantRead = phase == .idle
+            ? output.pendingBytes <= Self.highWater && !closeAfterFlush
+            : (bodyFlowing ? (upstream?.output.pendingBytes ?? 0) <= Self.highWater : input.readableBytes < 64 * 1024)
+        if wantRead && !peerClosed { events |= Events.readable | Events.readHangup }
+        if events == 0 { events = Events.readHangup }
+        if !loop.setInterest(self, events: events) {
+            abort()
+            return
+        }
+        if phase == .idle {
+            if !output.isEmpty {
+                loop.setDeadline(self, loop.now &+ settings.responseTimeout.nanos)
+            } else if !input.isEmpty || !servedAny {
+                loop.setDeadline(self, requestStartedAt &+ settings.headerTimeout.nanos)
+            } else {
+                loop.setDeadline(self, loop.now &+ settings.clientIdleTimeout.nanos)
+            }
+        } else {
+            // The upstream side owns the clock while an exchange runs; the client only gets one for sending.
+            loop.setDeadline(self, loop.now &+ settings.responseTimeout.nanos)
+        }
+        if let up = upstream, phase == .exchanging {
+            var upEvents: UInt32 = 0
+            if !up.output.isEmpty { upEvents |= Events.writable }
+            if output.pendingBytes <= Self.highWater { upEvents |= Events.readable | Events.readHangup }
+            if upEvents == 0 { upEvents = Events.readHangup }
+            if !up.setInterest(upEvents) { upstreamFailed(connectFailure: false) }
+        }
+    }
+
+    override func timerFired(now: UInt64) {
+        if closed { return }
+        if lingering {
+            close()
+            return
+        }
+        if phase != .idle || !output.isEmpty {
+            abort()   // the client stopped reading what we send
+            return
+        }
+        if !input.isEmpty {
+            respondLocal(.requestTimeout, reason: "request header timeout", close: true)
+            lingerOnClose = true
+            log(line: nil, upstream: nil)
+            advance()
+            return
+        }
+        close()
+    }
+
+    // MARK: closing
+
+    private func finish() {
+        if closed || lingering { return }
+        guard lingerOnClose && !peerClosed else {
+            close()
+            return
+        }
+        lingering = true
+        Socket.shutdownWrite(fd)
+        _ = worker.loop.setInterest(self, events: Events.readable | Events.readHangup)
+        worker.loop.setDeadline(self, worker.loop.now &+ 2 * Clock.nanosPerSecond)
+        drainLinger()
+    }
+
+    private func drainLinger() {
+        while !closed {
+            input.clear()
+            do {
+                switch try input.read(from: fd, chunk: 4096) {
+                case .wouldBlock: return
+                case .processed(0): close()
+                case .processed: continue
+                }
+            } catch {
+                close()
+            }
+        }
+    }
+
+    /// Drops the client connection at once; an upstream mid-exchange is closed too (never pooled).
+    func abort() {
+        if let up = upstream {
+            detachUpstream()
+            up.close()
+        }
+        close()
+    }
+
+    func close() {
+        if closed { return }
+        closed = true
+        if let up = upstream {
+            detachUpstream()
+            up.close()
+        }
+        worker.loop.deregister(self, closing: true)
+        Posix.close(fd)
+        worker.sessionClosed(self)
+    }
+
+    /// Graceful shutdown: idle connections close now, busy ones after the current response.
+    func drain() {
+        if phase == .idle && output.isEmpty && input.isEmpty {
+            close()
+        } else {
+            clientKeepAlive = false
+            if phase == .idle { closeAfterFlush = true }
+        }
+    }
+}
+
+/// Where a body stands: how much is left, or the chunk decoder finding its end.
+enum BodyProgress {
+    case none
+    case length(Int)
+    case chunked(ChunkedDecoder)
+    case untilClose
+
+    var isActive: Bool {
+        if case .none = self { return false }
+        return true
+    }
+}

@@ -1,0 +1,328 @@
+import Glibc
+import HTTPCore
+import NetCore
+import Synchronization
+
+/// `--model thread`: one blocking thread per client connection, as the seeds' threaded balancer worked.
+/// It shares the routes, pools, health state, rewriting and logs of the event model; what differs is
+/// only how waiting is done (a thread blocked in read, not a loop). Upstream connections are opened
+/// per request: a simple threaded proxy has no shared pool.
+enum ThreadedForwarder {
+    static let draining = Atomic<Bool>(false)
+    static let live = Atomic<Int>(0)
+
+    static func run(socket: Int32, service: ForwardingService) {
+        OSThread.start(name: "acceptor") {
+            var peer = sockaddr_storage()
+            while !draining.load(ordering: .relaxed) {
+                var p = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+                if poll(&p, 1, 200) <= 0 { continue }
+                guard let client = try? Posix.accept(socket, &peer) else { continue }
+                let peerCopy = peer
+                live.add(1, ordering: .relaxed)
+                OSThread.start(name: "conn") {
+                    let connection = ThreadedConnection(fd: client, peer: peerCopy, service: service)
+                    if service.mode == .tcp { connection.relayTCP() } else { connection.serveHTTP() }
+                    Posix.close(client)
+                    live.subtract(1, ordering: .relaxed)
+                }.detach()
+            }
+        }.detach()
+        _ = WorkerGroup.waitForTermination()
+        draining.store(true, ordering: .relaxed)
+        let deadline = Clock.monotonicNanos() + service.settings.shutdownTimeout.nanos
+        while live.load(ordering: .relaxed) > 0 && Clock.monotonicNanos() < deadline { usleep(5_000) }
+    }
+}
+
+/// One client connection served by its own thread with blocking calls.
+final class ThreadedConnection {
+    private let fd: Int32
+    private var peer: sockaddr_storage
+    private let service: ForwardingService
+    private let settings: ForwardingSettings
+    private let input = ByteBuffer(capacity: 16384)
+    private let output = ByteBuffer(capacity: 16384)
+    private var parser = HTTPRequestParser()
+    private var responseParser = HTTPResponseParser()
+    private var rewriter: MessageRewriter
+    private var rng = FastRandom(seed: Clock.monotonicNanos())
+    private let log: LogSink?
+    private let date = DateCache()
+    /// Stats slot: threads share the last worker slot (the event model's are not in use).
+    private let statsSlot: Int
+
+    init(fd: Int32, peer: sockaddr_storage, service: ForwardingService) {
+        self.fd = fd
+        self.peer = peer
+        self.service = service
+        settings = service.settings
+        rewriter = MessageRewriter(via: settings.via)
+        log = settings.quiet ? nil : LogSink(fd: 1)
+        statsSlot = service.workerCount - 1
+        try? Posix.setNonBlocking(fd, false)
+        Socket.setNoDelay(fd)
+    }
+
+    // MARK: HTTP
+
+    func serveHTTP() {
+        while !ThreadedForwarder.draining.load(ordering: .relaxed) || !input.isEmpty {
+            Socket.setTimeouts(fd, receiveMs: input.isEmpty ? settings.clientIdleTimeout.milliseconds : settings.headerTimeout.milliseconds,
+                               sendMs: settings.responseTimeout.milliseconds)
+            var result = parser.parse(input.readable)
+            while result == .needMore {
+                guard read(fd, into: input) else { return }
+                result = parser.parse(input.readable)
+            }
+            let started = Clock.monotonicNanos()
+            if case .invalid(let e) = result {
+                reply(e.status.code, e.reason, close: true)
+                logLine(nil, status: e.status.code, bytes: 0, upstream: nil, started: started)
+                return
+            }
+            guard exchange(started: started) else { return }
+        }
+    }
+
+    /// Forwards one parsed request and its response; false when the client connection must end.
+    private func exchange(started: UInt64) -> Bool {
+        let base = UnsafePointer(input.readPointer)
+        let head = parser.head
+        let line = Array(head.requestLine.buffer(in: base))
+        let keepAlive = head.keepAlive && !ThreadedForwarder.draining.load(ordering: .relaxed)
+        let target = head.target.pointer(in: base)
+        var pathCount = Int(head.target.count)
+        for i in 0..<pathCount where target[i] == 0x3F { pathCount = i; break }
+        guard case .route(let routeIndex) = service.routes.match(target, pathCount) else {
+            input.consume(head.length)
+            parser.reset()
+            reply(404, "no route for this path", close: !keepAlive || head.hasBody)
+            logLine(line, status: 404, bytes: 0, upstream: nil, started: started)
+            return keepAlive && !head.hasBody
+        }
+        let route = service.routes.routes[routeIndex]
+        let requestHead = ByteBuffer(capacity: 1024)
+        let stripped = route.stripPrefix ? route.strippedLength : 0
+        let rest = UnsafeRawBufferPointer(start: target + stripped, count: Int(head.target.count) - stripped)
+        let slashed: [UInt8] = rest.first == 0x2F ? Array(rest) : [0x2F] + Array(rest)
+        slashed.withUnsafeBytes { t in
+            rewriter.writeRequest(head, base, target: t,
+                                  strippedPrefix: route.stripPrefix ? UnsafeRawBufferPointer(start: target, count: stripped) : nil,
+                                  client: &peer, into: requestHead)
+        }
+        // The body (Content-Length only in this model; chunked bodies are relayed until the decoder ends).
+        let method = head.method
+        let isChunked = head.isChunked
+        var bodyLeft = max(0, head.contentLength)
+        input.consume(head.length)
+        parser.reset()
+
+        let snapshot = route.pool.snapshot
+        var tried: UInt64 = 0
+        for _ in 0...snapshot.upstreams.count {
+            guard let index = route.pool.pick(snapshot, now: Clock.monotonicNanos(), excluded: tried, rng: &rng) else { break }
+            tried |= 1 << UInt64(index & 63)
+            let up = snapshot.upstreams[index]
+            let upFD: Int32
+            do {
+                upFD = try Socket.connectBlocking(to: up.address, timeoutMs: Int32(settings.connectTimeout.milliseconds))
+            } catch {
+                service.markDown(up, reason: "connect: \(error.reason)", now: Clock.monotonicNanos())
+                continue
+            }
+            defer { Posix.close(upFD) }
+            up.active.add(1, ordering: .relaxed)
+            defer { up.active.subtract(1, ordering: .relaxed) }
+            Socket.setNoDelay(upFD)
+            Socket.setTimeouts(upFD, receiveMs: settings.responseTimeout.milliseconds, sendMs: settings.responseTimeout.milliseconds)
+            guard writeAll(upFD, requestHead.readable) else { continue }
+            // Request body straight through.
+            var decoder = ChunkedDecoder()
+            var bodyDone = !isChunked && bodyLeft == 0
+            while !bodyDone {
+                if input.isEmpty && !read(fd, into: input) { return false }
+                let n: Int
+                if isChunked {
+                    switch decoder.feed(input.readPointer, input.readableBytes, onData: { _, _ in }) {
+                    case .needMore: n = input.readableBytes
+                    case .done(let c): n = c; bodyDone = true
+                    case .invalid: return false
+                    }
+                } else {
+                    n = min(bodyLeft, input.readableBytes)
+                    bodyLeft -= n
+                    bodyDone = bodyLeft == 0
+                }
+                guard writeAll(upFD, UnsafeRawBufferPointer(start: input.readPointer, count: n)) else { return false }
+                input.consume(n)
+            }
+            // Response.
+            let upIn = ByteBuffer(capacity: 16384)
+            responseParser.reset()
+            var parsed = responseParser.parse(upIn.readable, requestMethod: method)
+            while parsed == .needMore {
+                guard read(upFD, into: upIn) else { break }
+                parsed = responseParser.parse(upIn.readable, requestMethod: method)
+            }
+            guard parsed == .complete else {
+                if upIn.isEmpty && method.isIdempotent { continue }   // nothing came back: try the next one
+                reply(502, "upstream connection failed", close: true)
+                logLine(line, status: 502, bytes: 0, upstream: up, started: started)
+                return false
+            }
+            var rHead = responseParser.head
+            while rHead.isInterim {
+                upIn.consume(rHead.length)
+                responseParser.reset()
+                parsed = responseParser.parse(upIn.readable, requestMethod: method)
+                while parsed == .needMore {
+                    guard read(upFD, into: upIn) else { return false }
+                    parsed = responseParser.parse(upIn.readable, requestMethod: method)
+                }
+                rHead = responseParser.head
+            }
+            let clientKeepAlive = keepAlive && rHead.framing != .untilClose && !(head.minorVersion == 0 && rHead.framing == .chunked)
+            output.clear()
+            rewriter.writeResponse(rHead, UnsafePointer(upIn.readPointer), clientMinor: head.minorVersion,
+                                   keepAlive: clientKeepAlive, dechunk: false, into: output)
+            upIn.consume(rHead.length)
+            guard writeAll(fd, output.readable) else { return false }
+            var sent = 0
+            var left = 0
+            if case .length(let n) = rHead.framing { left = n }
+            var chunks = ChunkedDecoder()
+            loop: while true {
+                switch rHead.framing {
+                case .none: break loop
+                case .length:
+                    if left == 0 { break loop }
+                case .chunked:
+                    if chunks.isFinished { break loop }
+                case .untilClose: break
+                }
+                if upIn.isEmpty && !read(upFD, into: upIn) {
+                    if rHead.framing == .untilClose { break loop }
+                    return false
+                }
+                var n = upIn.readableBytes
+                switch rHead.framing {
+                case .length: n = min(n, left); left -= n
+                case .chunked:
+                    if case .done(let c) = chunks.feed(upIn.readPointer, n, onData: { _, _ in }) { n = c }
+                default: break
+                }
+                guard writeAll(fd, UnsafeRawBufferPointer(start: upIn.readPointer, count: n)) else { return false }
+                sent += n
+                upIn.consume(n)
+            }
+            up.stats[statsSlot].record(status: rHead.status, micros: (Clock.monotonicNanos() - started) / 1000, bytes: sent)
+            logLine(line, status: rHead.status, bytes: sent, upstream: up, started: started)
+            return clientKeepAlive
+        }
+        let allDown = route.pool.allUnavailable(snapshot, now: Clock.monotonicNanos())
+        reply(allDown ? 503 : 502, allDown ? "no upstream is up" : "no upstream could be reached", close: true)
+        logLine(line, status: allDown ? 503 : 502, bytes: 0, upstream: nil, started: started)
+        return false
+    }
+
+    // MARK: TCP
+
+    /// Relays bytes both ways until both sides are done, with poll and two small buffers.
+    func relayTCP() {
+        let pool = service.routes.routes[0].pool
+        let snapshot = pool.snapshot
+        var tried: UInt64 = 0
+        let started = Clock.monotonicNanos()
+        var upFD: Int32 = -1
+        var chosen: Upstream?
+        while upFD < 0, let i = pool.pick(snapshot, now: Clock.monotonicNanos(), excluded: tried, rng: &rng) {
+            tried |= 1 << UInt64(i & 63)
+            do {
+                upFD = try Socket.connectBlocking(to: snapshot.upstreams[i].address, timeoutMs: Int32(settings.connectTimeout.milliseconds))
+                chosen = snapshot.upstreams[i]
+            } catch {
+                service.markDown(snapshot.upstreams[i], reason: "connect: \(error.reason)", now: Clock.monotonicNanos())
+            }
+        }
+        guard let up = chosen else { return }
+        defer { Posix.close(upFD) }
+        up.active.add(1, ordering: .relaxed)
+        defer { up.active.subtract(1, ordering: .relaxed) }
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: upFD, events: Int16(POLLIN), revents: 0)]
+        var open = [true, true]
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var bytes = [0, 0]
+        while open[0] || open[1] {
+            fds[0].events = open[0] ? Int16(POLLIN) : 0
+            fds[1].events = open[1] ? Int16(POLLIN) : 0
+            if poll(&fds, 2, Int32(settings.clientIdleTimeout.milliseconds)) <= 0 { break }
+            for side in 0..<2 where open[side] && fds[side].revents != 0 {
+                let from = side == 0 ? fd : upFD
+                let to = side == 0 ? upFD : fd
+                let n = Glibc.read(from, &buf, buf.count)
+                if n <= 0 {
+                    open[side] = false
+                    Socket.shutdownWrite(to)
+                    continue
+                }
+                guard buf.withUnsafeBytes({ writeAll(to, UnsafeRawBufferPointer(start: $0.baseAddress, count: n)) }) else { return }
+                bytes[side] += n
+            }
+        }
+        up.stats[statsSlot].record(status: 0, micros: (Clock.monotonicNanos() - started) / 1000, bytes: bytes[1])
+        if let log {
+            log.buffer.append(address: &peer)
+            log.buffer.append(" -> \(up.key) tcp \(bytes[0]) \(bytes[1]) ")
+            log.buffer.append(milliseconds: Clock.monotonicNanos() - started)
+            log.buffer.append(byte: 0x0A)
+            log.flush()
+        }
+    }
+
+    // MARK: helpers
+
+    private func read(_ fd: Int32, into b: ByteBuffer) -> Bool {
+        guard let r = try? b.read(from: fd, chunk: 16384), case .processed(let n) = r, n > 0 else { return false }
+        return true
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var off = 0
+        while off < bytes.count {
+            let n = Glibc.send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
+            if n <= 0 { if n < 0 && errno == EINTR { continue }; return false }
+            off += n
+        }
+        return true
+    }
+
+    private func reply(_ status: Int, _ reason: StaticString, close: Bool) {
+        let body = "\(status) \(HTTPStatus(status).reason): \(reason)\n"
+        output.clear()
+        output.append("HTTP/1.1 \(status) \(HTTPStatus(status).reason)\r\nServer: \(settings.serverName)\r\n")
+        output.appendDateHeader(date)
+        output.append("Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n")
+        if close { output.append("Connection: close\r\n") }
+        output.append("\r\n" + body)
+        _ = writeAll(fd, output.readable)
+    }
+
+    private func logLine(_ line: [UInt8]?, status: Int, bytes: Int, upstream: Upstream?, started: UInt64) {
+        guard let log else { return }
+        let b = log.buffer
+        b.append(address: &peer)
+        b.append(" -> ")
+        b.append(upstream?.key ?? "-")
+        b.append(" \"")
+        if let line { b.append(line) } else { b.append(byte: 0x2D) }
+        b.append("\" ")
+        b.append(decimal: status)
+        b.append(byte: 0x20)
+        b.append(decimal: bytes)
+        b.append(byte: 0x20)
+        b.append(milliseconds: Clock.monotonicNanos() - started)
+        b.append(byte: 0x0A)
+        log.flush()
+    }
+}
