@@ -31,10 +31,11 @@ let package = Package(
         .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         // Test helpers: start the built programs, speak HTTP to them over real sockets.
-        .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NetCore", "HTTPCore"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI"]),
         .testTarget(name: "BackendTests", dependencies: ["Backend", "NetCore", "HTTPCore", "TestSupport"]),
+        .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "NetCore", "HTTPCore", "TestSupport"]),
     ]
 )

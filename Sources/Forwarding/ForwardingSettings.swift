@@ -6,6 +6,8 @@ public struct ForwardingSettings: Sendable {
     /// Time an upstream may take to start its response (504 after it), and to send the next body bytes.
     public var responseTimeout = Timeout(milliseconds: 60_000)
     public var headerTimeout = Timeout(milliseconds: 20_000)
+    /// Time a client may stall reading a response before it is dropped.
+    public var sendTimeout = Timeout(milliseconds: 60_000)
     /// Idle time allowed between a client's requests.
     public var clientIdleTimeout = Timeout(milliseconds: 75_000)
     /// Idle upstream connections are closed after this, well before the backend's own keep-alive

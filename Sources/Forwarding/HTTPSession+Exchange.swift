@@ -179,26 +179,24 @@ extension HTTPSession {
         guard connection === upstream else { return }
         if connection.connecting {
             let error = connection.finishConnect()
-            if error != 0 || events & Events.error != 0 && error != 0 {
+            if error != 0 {
                 upstreamFailed(connectFailure: true, errno: error)
-                return
+            } else {
+                phase = .exchanging
+                beginSending()
             }
-            phase = .exchanging
-            beginSending()
-            advance()
-            return
-        }
-        if events & (Events.readable | Events.readHangup | Events.hangup | Events.error) != 0 {
+        } else if events & (Events.readable | Events.readHangup | Events.hangup | Events.error) != 0 {
             readUpstream(connection)
-            if closed || upstream !== connection { return }
         }
-        advance()
+        // Whatever happened (data, a retry, a local 502/503, the end of a close-delimited body): move on.
+        if !closed { advance() }
     }
 
     func upstreamTimedOut(_ connection: UpstreamConnection) {
         guard connection === upstream else { return }
         if connection.connecting {
             upstreamFailed(connectFailure: true, errno: ETIMEDOUT)
+            if !closed { advance() }
             return
         }
         // Slow, not dead: no retry (the request may be running), no marking down.
@@ -213,7 +211,7 @@ extension HTTPSession {
         respondLocal(.gatewayTimeout, reason: "upstream did not answer in time", close: true)
         lingerOnClose = requestBody.isActive
         log(line: logLine.readable, upstream: connection.upstream)
-        advance()
+        if !closed { advance() }
     }
 
     private func readUpstream(_ up: UpstreamConnection) {

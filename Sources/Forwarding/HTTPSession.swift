@@ -177,15 +177,17 @@ final class HTTPSession: FDHandler, UpstreamClient {
         }
         if phase == .idle {
             if !output.isEmpty {
-                loop.setDeadline(self, loop.now &+ settings.responseTimeout.nanos)
+                loop.setDeadline(self, loop.now &+ settings.sendTimeout.nanos)
             } else if !input.isEmpty || !servedAny {
                 loop.setDeadline(self, requestStartedAt &+ settings.headerTimeout.nanos)
             } else {
                 loop.setDeadline(self, loop.now &+ settings.clientIdleTimeout.nanos)
             }
+        } else if !output.isEmpty {
+            // While an exchange runs the upstream side owns the clock; the client's only guards sending.
+            loop.setDeadline(self, loop.now &+ settings.sendTimeout.nanos)
         } else {
-            // The upstream side owns the clock while an exchange runs; the client only gets one for sending.
-            loop.setDeadline(self, loop.now &+ settings.responseTimeout.nanos)
+            loop.cancelDeadline(self)
         }
         if let up = upstream, phase == .exchanging {
             var upEvents: UInt32 = 0

@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+import NetCore
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite struct AdminTests {
+    func socketPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("admin-\(UUID().uuidString.prefix(8)).sock").path
+    }
+
+    func list(_ socket: String) throws -> [[String: Any]] {
+        let r = try admin(socket, "GET", "/upstreams")
+        return (try JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]]) ?? []
+    }
+
+    @Test func upstreams_areListedWithTheirState() throws {
+        let backends = try startBackends(2)
+        let sock = socketPath()
+        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--upstream", "127.0.0.1:\(backends[0].port),weight=2",
+                                                   "--upstream", "127.0.0.1:\(backends[1].port)"])
+        _ = try lb.get("/robots.txt")
+        let items = try list(sock)
+        #expect(items.count == 2)
+        #expect(items[0]["address"] as? String == "127.0.0.1:\(backends[0].port)")
+        #expect(items[0]["weight"] as? Int == 2)
+        #expect(items[0]["state"] as? String == "up")
+        #expect(items.map { $0["requests"] as? Int ?? 0 }.reduce(0, +) == 1)
+        #expect(items[0]["active"] as? Int == 0)
+        #expect(items[0]["failures"] as? Int == 0)
+    }
+
+    @Test func adding_andDrainingUnderLoad_failNoRequest() throws {
+        let backends = try startBackends(3)
+        let sock = socketPath()
+        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--workers", "2", "--quiet",
+                                                   "--upstream", "127.0.0.1:\(backends[0].port)",
+                                                   "--upstream", "127.0.0.1:\(backends[1].port)"])
+        let failures = Atomic<Int>(0)
+        let stop = Atomic<Bool>(false)
+        let count = Atomic<Int>(0)
+        let port = lb.port
+        let threads = (0..<3).map { _ in
+            OSThread.start(name: "load") {
+                var client = try? HTTPTestClient(port: port)
+                while !stop.load(ordering: .relaxed) {
+                    do {
+                        if client == nil { client = try HTTPTestClient(port: port) }
+                        let r = try client!.request("GET", "/page.html")
+                        if r.status != 200 { failures.add(1, ordering: .relaxed) }
+                        count.add(1, ordering: .relaxed)
+                    } catch {
+                        failures.add(1, ordering: .relaxed)
+                        client = nil
+                    }
+                }
+            }
+        }
+        func waitFor(_ n: Int) { let target = count.load(ordering: .relaxed) + n; while count.load(ordering: .relaxed) < target { usleep(1000) } }
+        waitFor(100)
+        let added = try admin(sock, "POST", "/upstreams", body: "{\"address\":\"127.0.0.1:\(backends[2].port)\"}")
+        #expect(added.status == 201)
+        waitFor(200)
+        let drained = try admin(sock, "DELETE", "/upstreams/127.0.0.1:\(backends[0].port)")
+        #expect(drained.status == 202)
+        #expect(drained.text.contains("\"state\":\"draining\""))
+        // Gone from the list once its in-flight requests are done.
+        let deadline = Date().addingTimeInterval(5)
+        while try list(sock).contains(where: { $0["address"] as? String == "127.0.0.1:\(backends[0].port)" }) && Date() < deadline {
+            usleep(20_000)
+        }
+        let now = try list(sock).compactMap { $0["address"] as? String }
+        #expect(now == ["127.0.0.1:\(backends[1].port)", "127.0.0.1:\(backends[2].port)"])
+        waitFor(200)
+        stop.store(true, ordering: .relaxed)
+        for t in threads { t.join() }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        // The new upstream really got traffic, the removed one no more.
+        let served = try list(sock).first { $0["address"] as? String == "127.0.0.1:\(backends[2].port)" }
+        #expect((served?["requests"] as? Int ?? 0) > 0)
+    }
+
+    @Test func badAdminRequests_getClearErrors() throws {
+        let backend = try BackendProcess()
+        let sock = socketPath()
+        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--upstream", "127.0.0.1:\(backend.port)"])
+        defer { withExtendedLifetime(lb) {} }
+        #expect(try admin(sock, "POST", "/upstreams", body: "not json").status == 400)
+        #expect(try admin(sock, "POST", "/upstreams", body: "{\"address\":\"nohost\"}").status == 400)
+        #expect(try admin(sock, "DELETE", "/upstreams/127.0.0.1:1").status == 404)
+        #expect(try admin(sock, "GET", "/nothing").status == 404)
+    }
+
+    @Test func metrics_arePrometheusText() throws {
+        let backend = try BackendProcess()
+        let sock = socketPath()
+        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--upstream", "127.0.0.1:\(backend.port)"])
+        for _ in 0..<3 { _ = try lb.get("/robots.txt") }
+        _ = try lb.get("/missing")
+        let m = try admin(sock, "GET", "/metrics")
+        #expect(m.status == 200)
+        #expect(m.header("Content-Type")?.hasPrefix("text/plain") == true)
+        let key = "127.0.0.1:\(backend.port)"
+        #expect(m.text.contains("balancer_requests_total{upstream=\"\(key)\",code=\"2xx\"} 3"))
+        #expect(m.text.contains("balancer_requests_total{upstream=\"\(key)\",code=\"4xx\"} 1"))
+        #expect(m.text.contains("# TYPE balancer_request_duration_seconds histogram"))
+        #expect(m.text.contains("balancer_request_duration_seconds_count{upstream=\"\(key)\"} 4"))
+        #expect(m.text.contains("balancer_upstream_up{upstream=\"\(key)\",state=\"up\"} 1"))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Glibc
+import NetCore
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite struct FailureTests {
+    @Test func allUpstreamsDown_get503WithAClearBody() throws {
+        let lb = try ForwarderProcess("balancer", ["--upstream", "127.0.0.1:\(try deadPort())",
+                                                   "--upstream", "127.0.0.1:\(try deadPort())"])
+        let r = try lb.get("/page.html")
+        #expect(r.status == 503)
+        #expect(r.text.contains("no upstream is up"))
+        #expect(try lb.get("/page.html").status == 503)
+        #expect(lb.program.waitForLine { $0.contains("is down (connect:") } != nil)
+    }
+
+    @Test func refusedUpstream_isSkipped_andTheRequestStillSucceeds() throws {
+        let backend = try BackendProcess()
+        let lb = try ForwarderProcess("balancer", ["--upstream", "127.0.0.1:\(try deadPort())", "--upstream", "127.0.0.1:\(backend.port)"])
+        for _ in 0..<6 { #expect(try lb.get("/robots.txt").status == 200) }
+    }
+
+    @Test func slowUpstream_gets504() throws {
+        var b = EchoServer.Behavior()
+        b.delay = 3
+        let echo = try EchoServer(b)
+        let lb = try ForwarderProcess("balancer", ["--response-timeout", "300ms", "--upstream", "127.0.0.1:\(echo.port)"])
+        let started = Date()
+        let r = try lb.get("/slow")
+        #expect(r.status == 504)
+        #expect(Date().timeIntervalSince(started) < 2)
+    }
+
+    @Test func stalePooledConnection_isRetriedForGET_butPOSTIsNeverReplayed() throws {
+        var b = EchoServer.Behavior()
+        b.dropSecondRequest = true
+        let echo = try EchoServer(b)
+        let lb = try ForwarderProcess("balancer", ["--workers", "1", "--upstream", "127.0.0.1:\(echo.port)"])
+        #expect(try lb.get("/first").status == 200)       // leaves a pooled connection that will drop
+        #expect(try lb.get("/second").status == 200)      // stale → retried on a fresh connection
+        #expect(echo.received.map(\.requestLine) == ["GET /first HTTP/1.1", "GET /second HTTP/1.1"])
+        #expect(try lb.get("/third").status == 200)       // pooled again (the fresh one)
+        let post = try lb.client().request("POST", "/order", body: Array("buy=1".utf8))
+        #expect(post.status == 502)
+        #expect(!echo.received.contains { $0.requestLine.hasPrefix("POST") })   // dropped on arrival, not replayed
+    }
+
+    @Test func backendKilledMidTest_noIdempotentRequestFails() throws {
+        let backends = try startBackends(3)
+        let lb = try ForwarderProcess("balancer", ["--workers", "2", "--health-interval", "200ms", "--quiet"]
+                                      + backends.flatMap { ["--upstream", "127.0.0.1:\($0.port)"] })
+        let failures = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        let port = lb.port
+        let threads = (0..<4).map { t in
+            OSThread.start(name: "client") {
+                var client = try? HTTPTestClient(port: port)
+                for i in 0..<150 {
+                    do {
+                        if client == nil || i % 7 == t { client = try HTTPTestClient(port: port) }
+                        let r = try client!.request("GET", i % 2 == 0 ? "/page.html" : "/images/pokijan.jpg")
+                        if r.status != 200 { failures.add(1, ordering: .relaxed) }
+                    } catch {
+                        failures.add(1, ordering: .relaxed)
+                        client = nil
+                    }
+                    done.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        while done.load(ordering: .relaxed) < 150 { usleep(2_000) }
+        backends[1].program.signal(SIGKILL)
+        for t in threads { t.join() }
+        #expect(done.load(ordering: .relaxed) == 600)
+        #expect(failures.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func downUpstream_comesBackAfterPassingHealthChecks() throws {
+        let port = try deadPort()
+        let live = try BackendProcess()
+        let lb = try ForwarderProcess("balancer", ["--health-interval", "100ms", "--upstream", "127.0.0.1:\(port)",
+                                                   "--upstream", "127.0.0.1:\(live.port)"])
+        #expect(lb.program.waitForLine { $0.contains("127.0.0.1:\(port) is down") } != nil)
+        let revived = try BackendProcess(port: port)
+        _ = revived
+        #expect(lb.program.waitForLine { $0.contains("127.0.0.1:\(port) is up") } != nil)
+        let ports = try (0..<4).compactMap { _ in answeringPort(try lb.get("/healthz")) }
+        #expect(ports.contains(Int(port)))
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+@testable import Forwarding
+
+@Suite struct StrategyTests {
+    func upstreamArgs(_ backends: [BackendProcess], weights: [Int]? = nil) -> [String] {
+        backends.enumerated().flatMap { i, b in
+            ["--upstream", "127.0.0.1:\(b.port)" + (weights.map { ",weight=\($0[i])" } ?? "")]
+        }
+    }
+
+    @Test func roundRobin_goesStrictlyInTurn_acrossWorkersAndConnections() throws {
+        let backends = try startBackends(3)
+        let lb = try ForwarderProcess("balancer", ["--workers", "2"] + upstreamArgs(backends))
+        let expected = backends.map { Int($0.port) }
+        // New connection per request (each may land on either worker) and one kept-alive connection.
+        let fresh = try (0..<9).map { _ in answeringPort(try lb.get("/healthz")) }
+        #expect(fresh == (0..<9).map { expected[$0 % 3] })
+        let client = try lb.client()
+        let kept = try (0..<6).map { _ in answeringPort(try client.request("GET", "/healthz")) }
+        #expect(kept == (0..<6).map { expected[$0 % 3] })
+    }
+
+    @Test func weighted_followsTheWeights_inSmoothOrder() throws {
+        let backends = try startBackends(2)
+        let lb = try ForwarderProcess("balancer", ["--strategy", "weighted"] + upstreamArgs(backends, weights: [3, 1]))
+        let ports = try (0..<8).map { _ in answeringPort(try lb.get("/healthz")) }
+        let a = Int(backends[0].port), b = Int(backends[1].port)
+        #expect(ports == [a, a, b, a, a, a, b, a])
+        #expect(PoolSnapshot.smoothWeighted([5, 1, 1]) == [0, 0, 1, 0, 2, 0, 0])
+    }
+
+    @Test func leastConn_avoidsTheUpstreamThatIsBusy() throws {
+        var slow = EchoServer.Behavior()
+        slow.delay = 1.5
+        let busy = try EchoServer(slow)
+        let idle = try EchoServer()
+        let lb = try ForwarderProcess("balancer", ["--strategy", "least-conn", "--workers", "1",
+                                                   "--upstream", "127.0.0.1:\(busy.port)", "--upstream", "127.0.0.1:\(idle.port)"])
+        // The first request ties at zero in flight and goes to the first upstream, which holds it.
+        let held = try lb.client(timeout: 5)
+        try held.send("GET /held HTTP/1.1\r\nHost: a\r\n\r\n")
+        let deadline = Date().addingTimeInterval(3)
+        while busy.received.isEmpty && Date() < deadline { usleep(10_000) }
+        #expect(busy.received.count == 1)
+        for i in 0..<5 { #expect(try lb.get("/quick\(i)").status == 200) }
+        #expect(idle.received.count == 5)
+        #expect(busy.received.count == 1)
+        #expect(try held.readResponse().status == 200)
+    }
+
+    @Test func random2_spreadsLoadAndAnswersEverything() throws {
+        let backends = try startBackends(3)
+        let lb = try ForwarderProcess("balancer", ["--strategy", "random2"] + upstreamArgs(backends))
+        var seen = Set<Int>()
+        for _ in 0..<60 {
+            let r = try lb.get("/healthz")
+            #expect(r.status == 200)
+            if let p = answeringPort(r) { seen.insert(p) }
+        }
+        #expect(seen.count == 3)
+    }
+}
