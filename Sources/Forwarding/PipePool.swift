@@ -50,7 +50,9 @@ struct SpliceDirection {
                 break
             }
             while inPipe > 0 {
-                switch try Posix.splice(from: pipe.read, to: destination, count: inPipe, more: !sourceEOF) {
+                // No SPLICE_F_MORE: a relay cannot know more is coming, and holding a partial
+                // segment back costs the peer a 200 ms wait on every request-response turn.
+                switch try Posix.splice(from: pipe.read, to: destination, count: inPipe) {
                 case .wouldBlock: break
                 case .processed(let n): inPipe -= n; bytes += n; moved = true; continue
                 }
