@@ -75,6 +75,12 @@ public enum Posix {
         return (fds[0], fds[1])
     }
 
+    /// Grows a pipe to 1 MiB where the system allows it, so a bursty writer is not blocked; best effort.
+    @discardableResult
+    public static func growPipe(_ fd: Int32) -> Bool {
+        cl_set_pipe_size(fd, 1 << 20) > 0
+    }
+
     public static func setNonBlocking(_ fd: Int32, _ on: Bool = true) throws(SystemError) {
         if cl_set_nonblocking(fd, on ? 1 : 0) != 0 { throw .last("fcntl(O_NONBLOCK)") }
     }
@@ -106,3 +112,4 @@ public enum Posix {
         if let failure { throw failure }
     }
 }
+
