@@ -29,6 +29,7 @@ let package = Package(
         .executableTarget(name: "Balancer", dependencies: ["Forwarding", "CLI"], swiftSettings: optimize),
         .executableTarget(name: "Proxy", dependencies: ["Forwarding", "CLI"], swiftSettings: optimize),
         .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "NetCore", "HTTPCore", "TestSupport"]),
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         // Test helpers: start the built programs, speak HTTP to them over real sockets.
         .target(name: "TestSupport", dependencies: ["NetCore", "HTTPCore"], path: "Tests/TestSupport"),

@@ -5,7 +5,7 @@ import NetCore
 /// One client connection on an event loop: reads requests (pipelined ones too), answers them in order,
 /// and keeps the connection for the next one. All of its state is touched only by its loop.
 final class BackendConnection: FDHandler {
-    private unowned let worker: BackendWorker
+    private unowned(unsafe) let worker: BackendWorker
     private let input = ByteBuffer(capacity: 4096)
     private let output = OutputQueue(capacity: 4096)
     private var parser: HTTPRequestParser
@@ -133,7 +133,7 @@ final class BackendConnection: FDHandler {
         let base = UnsafePointer(input.readPointer)
         let keepAlive = parser.head.keepAlive && !worker.draining && !peerClosed
         var outcome = worker.responder.respond(to: parser.head, base: base, keepAlive: keepAlive, into: output)
-        log(line: parser.head.requestLine.buffer(in: base), outcome)
+        if worker.log != nil && !parser.head.isHealthProbe(base) { log(line: parser.head.requestLine.buffer(in: base), outcome) }
         input.consume(parser.head.length)
         if parser.head.hasBody {
             if parser.head.contentLength > worker.settings.maxDiscardedBody || parser.head.expectsContinue {
@@ -273,7 +273,7 @@ final class BackendConnection: FDHandler {
         b.append(byte: 0x20)
         b.append(decimal: outcome.bodyBytes)
         b.append(byte: 0x20)
-        b.append(milliseconds: worker.loop.now &- requestStartedAt)
+        b.append(milliseconds: Clock.monotonicNanos() &- requestStartedAt)
         b.append(byte: 0x0A)
         log.lineDone()
     }

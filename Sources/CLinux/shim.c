@@ -136,6 +136,15 @@ int cl_open_beneath(int dirfd, const char *path, int flags) {
     return (int)r;
 }
 
+int cl_listen_queue_length(int fd) {
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    memset(&info, 0, sizeof info);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+    if (info.tcpi_state != TCP_LISTEN) return -1;
+    return (int)info.tcpi_unacked;
+}
+
 int cl_socket(int domain, int type) { return socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); }
 
 int cl_setsockopt_int(int fd, int level, int name, int value) {

@@ -15,7 +15,9 @@ extension HTTPSession {
         exchangeStartedAt = requestStartedAt
         status = 0
         bodyBytesToClient = 0
+        quietExchange = false
         if worker.log != nil {
+            quietExchange = head.isHealthProbe(base)
             logLine.clear()
             logLine.append(head.requestLine.buffer(in: base))
         }

@@ -211,7 +211,7 @@ extension HTTPSession {
 
     /// `client -> upstream "request line" status bytes duration`, the seeds' balancer log with the choice shown.
     func log(line: UnsafeRawBufferPointer?, upstream: Upstream?) {
-        guard let log = worker.log else { return }
+        guard let log = worker.log, !(quietExchange && line != nil) else { return }
         let b = log.buffer
         b.append(address: &peer)
         b.append(" -> ")
@@ -223,7 +223,7 @@ extension HTTPSession {
         b.append(byte: 0x20)
         b.append(decimal: bodyBytesToClient)
         b.append(byte: 0x20)
-        b.append(milliseconds: worker.loop.now &- exchangeStartedAt)
+        b.append(milliseconds: Clock.monotonicNanos() &- exchangeStartedAt)
         b.append(byte: 0x0A)
         log.lineDone()
     }

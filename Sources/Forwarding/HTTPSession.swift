@@ -12,7 +12,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
     /// Relayed bytes waiting for a slow reader before we stop reading the fast writer.
     static let highWater = 64 * 1024
 
-    unowned let worker: ForwardingWorker
+    unowned(unsafe) let worker: ForwardingWorker
     var peer: sockaddr_storage
     let input = ByteBuffer(capacity: 8192)
     let output = OutputQueue(capacity: 8192)
@@ -55,6 +55,8 @@ final class HTTPSession: FDHandler, UpstreamClient {
     var bodyBytesToClient = 0
     var exchangeStartedAt: UInt64 = 0
     let logLine = ByteBuffer(capacity: 256)
+    /// Health checks passing through are not logged (see `HTTPRequestHead.isHealthProbe`).
+    var quietExchange = false
 
     init(fd: Int32, peer: UnsafePointer<sockaddr_storage>, worker: ForwardingWorker) {
         self.worker = worker

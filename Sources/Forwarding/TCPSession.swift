@@ -4,7 +4,7 @@ import NetCore
 /// A TCP-mode connection (the seeds' balancer): each new connection goes to the next upstream and bytes
 /// are relayed both ways with splice(2), no HTTP parsing. Each side's half-close is passed on.
 final class TCPSession: FDHandler, SessionSlot, UpstreamClient {
-    private unowned let worker: ForwardingWorker
+    private unowned(unsafe) let worker: ForwardingWorker
     private var peer: sockaddr_storage
     private var upstream: UpstreamConnection?
     private var snapshot: PoolSnapshot
@@ -168,7 +168,7 @@ final class TCPSession: FDHandler, SessionSlot, UpstreamClient {
         b.append(byte: 0x20)
         b.append(decimal: toClient.bytes)
         b.append(byte: 0x20)
-        b.append(milliseconds: worker.loop.now &- startedAt)
+        b.append(milliseconds: Clock.monotonicNanos() &- startedAt)
         if let note {
             b.append(" (")
             b.append(note)

@@ -10,7 +10,7 @@ protocol UpstreamClient: AnyObject {
 /// A connection to one upstream. While serving a request it belongs to that request's session; between
 /// requests it waits in its worker's idle pool, where an EOF or the idle timeout closes it.
 final class UpstreamConnection: FDHandler {
-    unowned let worker: ForwardingWorker
+    unowned(unsafe) let worker: ForwardingWorker
     let upstream: Upstream
     let input = ByteBuffer(capacity: 16 * 1024)
     let output = OutputQueue(capacity: 4096)
@@ -76,7 +76,7 @@ final class ConnectionPool {
     }
 
     private var idle: [ObjectIdentifier: IdleList] = [:]
-    private unowned let worker: ForwardingWorker
+    private unowned(unsafe) let worker: ForwardingWorker
 
     init(worker: ForwardingWorker) { self.worker = worker }
 

@@ -26,6 +26,13 @@ public struct HTTPRequestHead: Sendable {
     /// True when the request carries a body the server must read or skip.
     public var hasBody: Bool { isChunked || contentLength > 0 }
 
+    /// A request from our own health checker (`User-Agent: health-check`): access logs leave it out, so a
+    /// check every second per instance does not bury the traffic people came to read.
+    public func isHealthProbe(_ base: UnsafePointer<UInt8>) -> Bool {
+        guard let ua = value(.userAgent) else { return false }
+        return asciiEqualsLowercase(ua.pointer(in: base), Int(ua.count), "health-check")
+    }
+
     /// Index of the first header with this name, -1 when none.
     @inline(__always)
     public func index(of known: KnownHeader) -> Int {

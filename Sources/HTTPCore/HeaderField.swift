@@ -34,7 +34,7 @@ public enum KnownHeader: UInt8, Sendable {
     case proxyConnection, proxyAuthenticate, proxyAuthorization
     case ifNoneMatch, ifModifiedSince, ifMatch, ifUnmodifiedSince, range, ifRange
     case xForwardedFor, xForwardedProto, xForwardedHost, xForwardedPrefix, via, forwarded
-    case date, server, contentType, location
+    case date, server, contentType, location, userAgent
 
     /// Hop-by-hop fields a proxy must not forward (RFC 9110 §7.6.1), plus the Proxy-* family.
     public var isHopByHop: Bool {
@@ -69,6 +69,7 @@ public enum KnownHeader: UInt8, Sendable {
         case 9: if asciiEqualsLowercase(p, n, "forwarded") { return .forwarded }
         case 10:
             if asciiEqualsLowercase(p, n, "connection") { return .connection }
+            if asciiEqualsLowercase(p, n, "user-agent") { return .userAgent }
             if asciiEqualsLowercase(p, n, "keep-alive") { return .keepAlive }
         case 12: if asciiEqualsLowercase(p, n, "content-type") { return .contentType }
         case 13: if asciiEqualsLowercase(p, n, "if-none-match") { return .ifNoneMatch }

@@ -104,7 +104,12 @@ public enum Posix {
     }
 
     public static func writeAll(_ fd: Int32, _ text: String) throws(SystemError) {
-        let bytes = Array(text.utf8)
+        try writeAll(fd, Array(text.utf8))
+    }
+
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
+        // Typed throws through withUnsafeBytes (a rethrows function) crashes Swift 6.3's IRGen when the
+        // closure is written at the call site; catching inside keeps the closure non-throwing.
         var failure: SystemError?
         bytes.withUnsafeBytes { raw in
             do throws(SystemError) { try writeAll(fd, raw) } catch { failure = error }

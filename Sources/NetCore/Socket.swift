@@ -108,6 +108,13 @@ public enum Socket {
         return rc == 0 ? SocketAddress(storage: &storage) : nil
     }
 
+    /// Connections in a listening socket's accept queue (accepted by the kernel, not yet by the program);
+    /// nil when `fd` is not a listening TCP socket.
+    public static func acceptQueueLength(_ fd: Int32) -> Int? {
+        let n = cl_listen_queue_length(fd)
+        return n >= 0 ? Int(n) : nil
+    }
+
     /// True when `fd` is a listening stream socket (used to validate sockets handed down by a parent).
     public static func isListening(_ fd: Int32) -> Bool {
         var value: Int32 = 0

@@ -1,11 +1,43 @@
 import CLI
 
-// Placeholder until its issue lands: answers --help and refuses to run.
 let usage = """
-Usage: supervisor [options]
+Usage: supervisor <command> [arguments]
 
-Not built yet: 'supervisor' arrives with its own issue. Only --help works in this build.
+Runs a whole web topology from one file: starts every service in dependency order, holds their
+listening sockets (a restart never loses its port), checks their health, restarts them when they crash
+or fail their checks, merges their logs into one stream, and scales services live.
+
+Commands:
+  up FILE [--detach] [--no-color]   start the topology; print the merged log until Ctrl-C (or SIGTERM),
+                                    then stop everything in reverse order. --detach: run in the
+                                    background and return once everything is healthy
+  status [FILE] [--json]            every instance: name, pid, port, state, restarts, uptime, memory
+  logs [FILE] [-f] [-n N] [NAME…]   the merged log (last N lines; -f follows); NAME is a service
+                                    (backend) or an instance (backend.3)
+  scale [FILE] SERVICE=N            run N instances of SERVICE, within its "scale" range: new ones join
+                                    the balancer once healthy, removed ones are drained first
+  restart [FILE] NAME               stop and start a service or one instance (its port stays open)
+  stop [FILE] NAME                  drain it out of balancers and stop it
+  start [FILE] NAME                 start it again
+  down [FILE]                       stop everything and the supervisor
+
+FILE is needed only when several topologies run in this folder. The run folder is ./.run/<topology>/:
+control socket, merged log (supervisor.log, rotated at 10 MB), admin sockets.
+Examples:
+  supervisor up topologies/lb5.json
+  supervisor scale backend=3
+  supervisor logs -f -n 50 balancer
 """
+
 Program.run(name: "supervisor", usage: usage) { args in
-    throw RuntimeError("not implemented yet; see --help")
+    guard let command = args.positional() else { throw UsageError("a command is needed: up, status, logs, scale, restart, stop, start or down") }
+    switch command {
+    case "up": return try UpCommand.run(&args)
+    case "status", "ps": return try StatusCommand.run(&args)
+    case "logs": return try LogsCommand.run(&args)
+    case "scale": return try ControlCommands.scale(&args)
+    case "restart", "stop", "start": return try ControlCommands.instanceCommand(command, &args)
+    case "down": return try ControlCommands.down(&args)
+    default: throw UsageError("unknown command '\(command)': use up, status, logs, scale, restart, stop, start or down")
+    }
 }

@@ -14,17 +14,18 @@ public final class RunningProgram: @unchecked Sendable {
 
     public struct StartError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Starts `program` (a name in the build folder, or a path) with `arguments`.
     public init(_ program: String, _ arguments: [String], environment: [String: String] = [:],
-                extraDescriptors: [(Int32, Int32)] = []) throws {
+                extraDescriptors: [(Int32, Int32)] = [], workingDirectory: String? = nil) throws {
         let path = program.hasPrefix("/") ? program : Binaries.path(program)
         let (readEnd, writeEnd) = try Posix.pipe(nonBlocking: false)
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LISTEN_") }
         for (k, v) in environment { env[k] = v }
         var request = Spawn.Request(path: path, arguments: arguments,
-                                    environment: env.map { "\($0.key)=\($0.value)" },
+                                    environment: env.map { "\($0.key)=\($0.value)" }, workingDirectory: workingDirectory,
                                     descriptors: [(0, 0), (writeEnd, 1), (writeEnd, 2)] + extraDescriptors)
         request.deathSignal = SIGKILL
         do {

@@ -64,6 +64,10 @@ extern const int CL_SOCK_STREAM;
 extern const int CL_SO_ERROR;
 extern const int CL_IPPROTO_TCP;
 
+// Connections waiting in a listening socket's accept queue (TCP_INFO's tcpi_unacked on a LISTEN socket),
+// or -1. Lets a holder of the socket see whether anyone is accepting.
+int cl_listen_queue_length(int fd);
+
 int cl_socket(int domain, int type);
 int cl_setsockopt_int(int fd, int level, int name, int value);
 int cl_getsockopt_int(int fd, int level, int name, int *value);

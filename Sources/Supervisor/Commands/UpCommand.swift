@@ -1,0 +1,124 @@
+import CLI
+import Foundation
+import Glibc
+import NetCore
+
+/// `supervisor up FILE [--detach]`: checks the file, holds every port, starts the services in dependency
+/// order and prints the merged log until Ctrl-C or SIGTERM, then stops everything in reverse order.
+enum UpCommand {
+    static func run(_ args: inout Arguments) throws -> Int32 {
+        let detach = args.flag("--detach") || args.flag("-d")
+        let daemon = args.flag("--daemon")   // internal: the background half of --detach
+        let noColor = args.flag("--no-color")
+        guard let file = args.positional() else { throw UsageError("up needs a topology file, e.g. supervisor up topologies/lb5.json") }
+        try args.finish()
+
+        let topology: Topology
+        do {
+            topology = try TopologyLoader.load(path: file)
+        } catch {
+            throw RuntimeError("\(error)\nnothing was started")
+        }
+        let cwd = FileManager.default.currentDirectoryPath
+        let folder = RunFolder(base: cwd, topology: topology.name)
+        if !daemon && folder.isLive() {
+            throw RuntimeError("\(topology.name) is already running here (see `supervisor status`; stop it with `supervisor down`)")
+        }
+        do {
+            try TopologyLoader.checkPortsFree(topology)
+        } catch {
+            throw RuntimeError("\(error)\nnothing was started")
+        }
+        try folder.create()
+        if detach && !daemon { return try startInBackground(file: topology.file, folder: folder) }
+        return try runInForeground(topology, folder: folder, daemon: daemon, color: !noColor && !daemon && LogMerger.shouldColor(fd: 1, environment: ProcessInfo.processInfo.environment))
+    }
+
+    private static func runInForeground(_ topology: Topology, folder: RunFolder, daemon: Bool, color: Bool) throws -> Int32 {
+        Signals.ignoreSIGPIPE()
+        let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
+        Signals.block(signals)   // before any thread starts, so only the signalfd sees them
+
+        let loop = try EventLoop(name: "supervisor")
+        let terminal = daemon ? open("/dev/null", O_WRONLY | O_CLOEXEC) : 1
+        let logs = LogMerger(loop: loop, terminalFD: terminal, color: color, filePath: folder.logFile)
+        let programs = URL(fileURLWithPath: Spawn.currentExecutable()).deletingLastPathComponent().path
+        let launcher = Launcher(topology: topology, runFolder: folder.path, programsFolder: programs)
+        let runner = TopologyRunner(loop: loop, topology: topology, launcher: launcher, logs: logs)
+        let control: ControlServer
+        do {
+            control = try ControlServer(path: folder.controlSocket, loop: loop, runner: runner)
+        } catch {
+            throw RuntimeError("cannot open the control socket \(folder.controlSocket): \(error)")
+        }
+        try? "\(getpid())\n".write(toFile: "\(folder.path)/supervisor.pid", atomically: true, encoding: .utf8)
+
+        var exitCode: Int32 = 0
+        let finish = {
+            control.close()
+            unlink("\(folder.path)/supervisor.pid")
+            logs.event("all stopped")
+            logs.flushAll()
+            loop.stop()
+        }
+        control.onDown = { runner.down(finish) }
+        let watcher = try SignalWatcher(signals: signals) { sig in
+            if sig == SIGCHLD {
+                while let (pid, exit) = Spawn.reapAny() { runner.childExited(pid: pid, exit: exit) }
+                return
+            }
+            if runner.stopping {
+                // A second Ctrl-C: do not wait for graceful stops any more.
+                logs.event("received \(Spawn.signalName(sig)) again: killing everything now")
+                for i in runner.allInstances where i.isRunning { kill(-i.pid, SIGKILL); kill(i.pid, SIGKILL) }
+                return
+            }
+            logs.event("received \(Spawn.signalName(sig)): stopping everything (again to force)")
+            runner.down(finish)
+        }
+        try loop.register(watcher, events: Events.readable)
+        do {
+            try runner.up()
+        } catch {
+            logs.event("\(error)")
+            exitCode = 1
+            runner.down(finish)
+        }
+        loop.run()
+        return exitCode
+    }
+
+    /// `--detach`: starts the same command in the background (its own process group, its output in the
+    /// run folder) and returns once everything is healthy, or says what failed.
+    private static func startInBackground(file: String, folder: RunFolder) throws -> Int32 {
+        let out = open(folder.daemonOutput, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(out); close(devNull) }
+        var request = Spawn.Request(path: Spawn.currentExecutable(), arguments: ["up", file, "--daemon"],
+                                    environment: Spawn.currentEnvironment(),
+                                    workingDirectory: FileManager.default.currentDirectoryPath,
+                                    descriptors: [(devNull, 0), (out, 1), (out, 2)])
+        request.newProcessGroup = true
+        request.deathSignal = 0   // it must outlive this command
+        let pid: pid_t
+        do { pid = try Spawn.start(request) } catch { throw RuntimeError("cannot start the supervisor in the background: \(error)") }
+
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: folder.controlSocket) {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid || Date() > deadline {
+                let output = (try? String(contentsOfFile: folder.daemonOutput, encoding: .utf8)) ?? ""
+                throw RuntimeError("the background supervisor did not start:\n\(output)")
+            }
+            usleep(20_000)
+        }
+        let reply = try ControlClient(folder: folder).send(["command": "wait", "timeout_ms": 120_000], timeoutMs: 130_000)
+        print(StatusCommand.table(reply["instances"] as? [[String: Any]] ?? []))
+        if reply["ok"] as? Bool != true {
+            Program.printError("supervisor: \(reply["error"] as? String ?? "not everything is healthy") (it keeps running; see `supervisor logs`)")
+            return 1
+        }
+        print("\(folder.name) is up (supervisor pid \(pid)); `supervisor logs -f` follows the merged log, `supervisor down` stops it")
+        return 0
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Glibc
+import NetCore
+
+/// Keeps balancers' and proxies' upstream lists in step with the instances the supervisor runs, through
+/// their admin APIs: an instance joins once healthy, and leaves (drained: no new requests, in-flight
+/// ones finish) before it is stopped. That is what makes scaling and stop/start lose no request.
+extension TopologyRunner {
+    /// Balancer and proxy instances that route to `service`, with the route prefix for proxies.
+    func routers(of service: String) -> [(instance: Instance, route: String?)] {
+        var result: [(Instance, String?)] = []
+        for s in topology.services {
+            switch s.program {
+            case .balancer where s.upstreams == service:
+                for i in instances(of: s.name) where i.isRunning { result.append((i, nil)) }
+            case .proxy:
+                for route in s.routes where route.service == service {
+                    for i in instances(of: s.name) where i.isRunning { result.append((i, route.prefix)) }
+                }
+            default:
+                break
+            }
+        }
+        return result
+    }
+
+    /// Adds `instance` to every router of its service; `done(error)` runs on the loop.
+    func join(_ instance: Instance, done: @escaping (Error?) -> Void) {
+        guard let address = instance.address(host: topology.host) else { done(nil); return }
+        let calls = routers(of: instance.service.name).map { (AdminClient(socketPath: launcher.adminSocket($0.instance)), $0.route) }
+        runOffLoop(done) {
+            for (client, route) in calls { try client.add(address, route: route) }
+        } then: { [weak instance] in instance?.joined = true }
+    }
+
+    /// Drains `instance` out of every router of its service; `done(error)` runs on the loop.
+    func leave(_ instance: Instance, done: @escaping (Error?) -> Void) {
+        guard let address = instance.address(host: topology.host) else { done(nil); return }
+        let calls = routers(of: instance.service.name).map { AdminClient(socketPath: launcher.adminSocket($0.instance)) }
+        let timeout = instance.service.stopTimeoutMs + 30_000
+        runOffLoop(done) {
+            for client in calls { try client.drain(address, timeoutMs: timeout) }
+        } then: { [weak instance] in instance?.joined = false }
+    }
+
+    /// Runs blocking admin calls on a thread of their own and reports back on the loop.
+    private func runOffLoop(_ done: @escaping (Error?) -> Void, _ work: @escaping @Sendable () throws -> Void,
+                            then success: @escaping () -> Void) {
+        let loop = self.loop
+        let box = LoopBox((done, success))
+        OSThread.start(name: "admin-call") {
+            var failure: Error?
+            do { try work() } catch { failure = error }
+            let result = ErrorBox(failure)
+            loop.execute {
+                if result.error == nil { box.value.1() }
+                box.value.0(result.error)
+            }
+        }.detach()
+    }
+
+    // MARK: scaling
+
+    /// Scales `serviceName` to `count` instances: new ones start in the lowest free slots, pass their
+    /// health check, then join the routers; removed ones (highest slots first) are drained, then stopped.
+    func scale(_ serviceName: String, to count: Int, reply: @escaping (Result<String, RuntimeFailure>) -> Void) {
+        guard let service = topology.service(named: serviceName) else {
+            reply(.failure(RuntimeFailure("no service '\(serviceName)' in \(topology.name) (services: \(topology.services.map(\.name).joined(separator: ", ")))")))
+            return
+        }
+        guard count >= service.minInstances && count <= service.maxInstances else {
+            reply(.failure(RuntimeFailure("\(serviceName) can run \(service.minInstances) to \(service.maxInstances) instances, not \(count) (see its \"scale\" in \(topology.file))")))
+            return
+        }
+        let current = instances(of: serviceName).filter(\.wanted)
+        if count == current.count {
+            reply(.success("\(serviceName) already runs \(count) instance\(count == 1 ? "" : "s")"))
+            return
+        }
+        if count > current.count {
+            var added: [Instance] = []
+            do {
+                for _ in current.count..<count {
+                    let instance = try addInstance(to: service)
+                    instance.wanted = true
+                    added.append(instance)
+                }
+            } catch {
+                for i in added { removeInstance(i) }
+                reply(.failure(RuntimeFailure("\(error)")))
+                return
+            }
+            logs.event("scaling \(serviceName) to \(count): starting \(added.map(\.name).joined(separator: ", "))")
+            for i in added { start(i) }
+            whenHealthy(added, timeoutMs: service.health.startTimeoutMs + 5_000) { [unowned self] failure in
+                if let failure {
+                    reply(.failure(failure))
+                    return
+                }
+                var left = added.count
+                var firstError: Error?
+                for i in added {
+                    self.join(i) { error in
+                        if firstError == nil { firstError = error }
+                        left -= 1
+                        guard left == 0 else { return }
+                        if let firstError {
+                            reply(.failure(RuntimeFailure("started but could not join the balancer: \(firstError)")))
+                        } else {
+                            self.logs.event("scaled \(serviceName) to \(count)")
+                            reply(.success("scaled \(serviceName) to \(count) (started \(added.map(\.name).joined(separator: ", ")))"))
+                        }
+                    }
+                }
+            }
+            return
+        }
+        let removing = Array(current.sorted { $0.slot > $1.slot }.prefix(current.count - count))
+        logs.event("scaling \(serviceName) to \(count): draining \(removing.map(\.name).joined(separator: ", "))")
+        var left = removing.count
+        for instance in removing {
+            retire(instance) { [unowned self] error in
+                left -= 1
+                if left == 0 {
+                    self.logs.event("scaled \(serviceName) to \(count)")
+                    if let error { reply(.failure(RuntimeFailure("\(error)"))) }
+                    else { reply(.success("scaled \(serviceName) to \(count) (stopped \(removing.map(\.name).joined(separator: ", ")))")) }
+                }
+            }
+        }
+    }
+
+    /// Drains an instance out of its routers, stops it and frees its slot.
+    func retire(_ instance: Instance, done: @escaping (Error?) -> Void) {
+        leave(instance) { [unowned self] error in
+            self.stop(instance) {
+                self.removeInstance(instance)
+                done(error)
+            }
+        }
+    }
+
+    /// Calls back once every instance is healthy, or with the first failure (or a timeout).
+    private func whenHealthy(_ list: [Instance], timeoutMs: Int, _ done: @escaping (RuntimeFailure?) -> Void) {
+        let deadline = loop.now &+ UInt64(timeoutMs) * Clock.nanosPerMilli
+        var finished = false
+        var task: ScheduledTask?
+        task = loop.repeating(every: 20 * Clock.nanosPerMilli) { [unowned self] in
+            if finished { return }
+            if let failed = list.first(where: { $0.state == .failed }) {
+                finished = true
+                task?.cancel()
+                done(RuntimeFailure("\(failed.name) failed to start: \(failed.reason ?? "unknown")"))
+            } else if list.allSatisfy({ $0.state == .healthy }) {
+                finished = true
+                task?.cancel()
+                done(nil)
+            } else if self.loop.now > deadline {
+                finished = true
+                task?.cancel()
+                done(RuntimeFailure("\(list.filter { $0.state != .healthy }.map(\.name).joined(separator: ", ")) not healthy after \(timeoutMs / 1000)s"))
+            }
+        }
+    }
+}
+
+/// Carries loop-confined values through a thread hop and back to the loop that owns them.
+final class LoopBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+struct ErrorBox: @unchecked Sendable {
+    let error: Error?
+    init(_ e: Error?) { error = e }
+}

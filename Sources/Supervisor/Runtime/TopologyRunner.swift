@@ -1,0 +1,395 @@
+import Foundation
+import Glibc
+import HTTPCore
+import NetCore
+
+/// Runs a topology on one event loop (the main thread): holds every instance's listening socket, starts
+/// services in dependency order, reaps every child, restarts crashed and unhealthy ones with backoff,
+/// and stops everything in reverse order. All state here is touched only on the loop.
+final class TopologyRunner {
+    let loop: EventLoop
+    let topology: Topology
+    let launcher: Launcher
+    let logs: LogMerger
+    /// Instances by service, in slot order (slot N at index N-1); vacant slots are absent.
+    private(set) var instances: [String: [Instance]] = [:]
+    /// Services whose instances have not been started yet (waiting for their dependencies).
+    private var waiting: [String]
+    private var colorCounter = 0
+    private(set) var stopping = false
+    private var onStopped: [() -> Void] = []
+    /// Called whenever an instance changes state (the control server's `--detach` wait listens here).
+    var onChange: (() -> Void)?
+
+    init(loop: EventLoop, topology: Topology, launcher: Launcher, logs: LogMerger) {
+        self.loop = loop
+        self.topology = topology
+        self.launcher = launcher
+        self.logs = logs
+        waiting = topology.services.map(\.name)
+        for s in topology.services {
+            instances[s.name] = (1...max(1, s.instances)).map { slot in makeInstance(s, slot: slot) }
+        }
+    }
+
+    private func makeInstance(_ s: Service, slot: Int) -> Instance {
+        colorCounter += 1
+        return Instance(service: s, slot: slot, colorIndex: colorCounter)
+    }
+
+    var allInstances: [Instance] { topology.services.flatMap { instances[$0.name] ?? [] } }
+
+    func instances(of service: String) -> [Instance] { instances[service] ?? [] }
+
+    // MARK: starting
+
+    /// Binds every instance's socket (so nothing starts if one port is taken), then starts what has
+    /// no dependencies; the rest follow as their dependencies become healthy.
+    func up() throws {
+        for instance in allInstances { try bindSocket(instance) }
+        for instance in allInstances { instance.wanted = true }
+        logs.event("starting \(topology.name): \(topology.services.map { "\($0.name)×\($0.instances)" }.joined(separator: ", "))")
+        startReadyServices()
+    }
+
+    func bindSocket(_ instance: Instance) throws {
+        guard let port = instance.port, instance.listenFD < 0 else { return }
+        let address = try SocketAddress.resolve(topology.host, port: UInt16(port))
+        do {
+            instance.listenFD = try Socket.listen(on: address)
+        } catch {
+            throw RuntimeFailure("cannot listen on \(address) for \(instance.name): \(error.reason)")
+        }
+    }
+
+    /// Starts each waiting service whose dependencies are all healthy.
+    private func startReadyServices() {
+        if stopping { return }
+        var progress = true
+        while progress {
+            progress = false
+            for name in waiting {
+                guard let s = topology.service(named: name) else { continue }
+                let blockers = s.dependsOn.filter { !serviceHealthy($0) }
+                if !blockers.isEmpty { continue }
+                waiting.removeAll { $0 == name }
+                for instance in instances(of: name) { start(instance) }
+                progress = true
+                break
+            }
+        }
+    }
+
+    func serviceHealthy(_ name: String) -> Bool {
+        let list = instances(of: name).filter(\.wanted)
+        return !list.isEmpty && list.allSatisfy { $0.state == .healthy }
+    }
+
+    /// Whether everything wanted is healthy (what `up --detach` waits for).
+    var allHealthy: Bool { waiting.isEmpty && allInstances.filter(\.wanted).allSatisfy { $0.state == .healthy } }
+    var anyFailed: Instance? { allInstances.first { $0.state == .failed } }
+
+    /// Spawns the instance's process and starts watching its health.
+    func start(_ instance: Instance) {
+        guard instance.wanted, !instance.isRunning, !stopping else { return }
+        instance.pendingTask?.cancel()
+        instance.pendingTask = nil
+        let launched: Launcher.Launched
+        do {
+            launched = try launcher.launch(instance) { [unowned self] service in self.peers(of: service) }
+        } catch {
+            logs.event("\(instance.name) could not start: \(error)")
+            handleExit(instance, description: "could not start: \(error)", clean: false)
+            return
+        }
+        instance.pid = launched.pid
+        instance.startedAt = loop.now
+        instance.startedWall = Clock.wallSeconds()
+        instance.state = .starting
+        instance.healthPasses = 0
+        instance.healthFailures = 0
+        logs.attach(fd: launched.stdout, name: instance.name, colorIndex: instance.colorIndex, isStderr: false)
+        logs.attach(fd: launched.stderr, name: instance.name, colorIndex: instance.colorIndex, isStderr: true)
+        logs.event("\(instance.name) started (pid \(launched.pid)\(instance.port.map { ", port \($0)" } ?? ""))")
+        // A router starts with its upstream lists on its command line: those instances are in.
+        let s = instance.service
+        for target in (s.upstreams.map { [$0] } ?? []) + s.routes.map(\.service) {
+            for peer in peers(of: target) { peer.joined = true }
+        }
+        watchHealth(instance)
+        onChange?()
+    }
+
+    /// The instances a balancer or proxy should list for `service`: every slot that is meant to run.
+    func peers(of service: String) -> [Instance] {
+        instances(of: service).filter { $0.wanted && ($0.joined || $0.state != .stopped) }
+    }
+
+    // MARK: health
+
+    private func watchHealth(_ instance: Instance) {
+        let h = instance.service.health
+        instance.healthTask?.cancel()
+        if case .none = h.kind {
+            // Nothing to ask: alive counts as healthy.
+            becameHealthy(instance, detail: "running (no health check)")
+            return
+        }
+        instance.healthTask = loop.repeating(every: UInt64(h.intervalMs) * Clock.nanosPerMilli) { [unowned self, unowned instance] in
+            self.probe(instance)
+        }
+        // First check soon after start rather than a whole interval later.
+        loop.schedule(after: 50 * Clock.nanosPerMilli) { [weak self, weak instance] in
+            guard let self, let instance, instance.isRunning else { return }
+            self.probe(instance)
+        }
+        let pid = instance.pid
+        instance.pendingTask = loop.schedule(after: UInt64(h.startTimeoutMs) * Clock.nanosPerMilli) { [unowned self, unowned instance] in
+            guard instance.pid == pid, instance.state == .starting else { return }
+            self.unhealthy(instance, reason: "not healthy \(h.startTimeoutMs / 1000)s after starting")
+        }
+    }
+
+    private func probe(_ instance: Instance) {
+        guard instance.isRunning, let port = instance.port, instance.state != .stopping else { return }
+        let h = instance.service.health
+        let check: HealthProbe.Check
+        switch h.kind {
+        case .http(let path): check = .http(path: path, host: "127.0.0.1:\(port)")
+        case .tcp: check = .tcp
+        case .none: return
+        }
+        let host = instance.address(host: topology.host).flatMap { try? SocketAddress.parse($0) } ?? .loopback(port: UInt16(port))
+        let pid = instance.pid
+        let started = loop.now
+        HealthProbe.start(host, check: check, timeout: Timeout(milliseconds: h.timeoutMs), loop: loop) { [weak self, weak instance] ok, detail in
+            guard let self, let instance, instance.pid == pid else { return }
+            if ok, case .tcp = check, instance.listenFD >= 0 {
+                // We hold the socket, so the kernel completes every connect whether or not the program
+                // accepts: the check passes only once the program has taken the connection off the queue.
+                self.awaitAccepted(instance, pid: pid, deadline: started &+ UInt64(h.timeoutMs) * Clock.nanosPerMilli)
+                return
+            }
+            self.healthResult(instance, ok: ok, detail: detail)
+        }
+    }
+
+    private func awaitAccepted(_ instance: Instance, pid: pid_t, deadline: UInt64) {
+        guard instance.pid == pid else { return }
+        let queued = Socket.acceptQueueLength(instance.listenFD) ?? 0
+        if queued == 0 {
+            healthResult(instance, ok: true, detail: "accepting connections")
+        } else if loop.now >= deadline {
+            healthResult(instance, ok: false, detail: "\(queued) connection\(queued == 1 ? "" : "s") not accepted")
+        } else {
+            loop.schedule(after: 10 * Clock.nanosPerMilli) { [weak self, weak instance] in
+                guard let self, let instance else { return }
+                self.awaitAccepted(instance, pid: pid, deadline: deadline)
+            }
+        }
+    }
+
+    private func healthResult(_ instance: Instance, ok: Bool, detail: String) {
+        let h = instance.service.health
+        if ok {
+            instance.healthFailures = 0
+            instance.healthPasses += 1
+            if instance.state == .starting && instance.healthPasses >= h.healthyAfter { becameHealthy(instance, detail: detail) }
+        } else {
+            instance.healthPasses = 0
+            instance.healthFailures += 1
+            if instance.state == .healthy && instance.healthFailures >= h.unhealthyAfter {
+                unhealthy(instance, reason: "\(instance.healthFailures) health checks failed in a row (\(detail))")
+            }
+        }
+    }
+
+    private func becameHealthy(_ instance: Instance, detail: String) {
+        instance.state = .healthy
+        instance.reason = nil
+        instance.pendingTask?.cancel()
+        instance.pendingTask = nil
+        logs.event("\(instance.name) is healthy (\(detail))")
+        onChange?()
+        startReadyServices()
+    }
+
+    /// A failed health check restarts the instance, as a crash would (and counts toward giving up).
+    private func unhealthy(_ instance: Instance, reason: String) {
+        instance.state = .unhealthy
+        instance.reason = reason
+        logs.event("\(instance.name) is unhealthy: \(reason); restarting it")
+        onChange?()
+        terminate(instance, grace: instance.service.stopTimeoutMs)
+    }
+
+    // MARK: exits and restarts
+
+    /// Every child's exit, from the SIGCHLD reaper.
+    func childExited(pid: pid_t, exit: Spawn.Exit) {
+        guard let instance = allInstances.first(where: { $0.pid == pid }) else { return }
+        instance.pid = 0
+        instance.lastExit = exit
+        instance.healthTask?.cancel()
+        instance.healthTask = nil
+        let waiters = instance.onExit
+        instance.onExit = []
+        if !instance.wanted || stopping {
+            instance.state = .stopped
+            instance.pendingTask?.cancel()
+            logs.event("\(instance.name) stopped (\(exit))")
+            onChange?()
+            for w in waiters { w() }
+            checkAllStopped()
+            return
+        }
+        let clean = exit == .code(0)
+        let unhealthyRestart = instance.state == .unhealthy
+        handleExit(instance, description: unhealthyRestart ? "restarted after failing health checks (\(exit))" : "\(exit)",
+                   clean: clean && !unhealthyRestart)
+        for w in waiters { w() }
+    }
+
+    /// Decides what follows an unexpected exit: restart now, restart after a backoff, or give up.
+    private func handleExit(_ instance: Instance, description: String, clean: Bool) {
+        let policy = instance.service.restart
+        if instance.state != .unhealthy { logs.event("\(instance.name) \(description)") }
+        if policy.when == .never || (policy.when == .onFailure && clean) {
+            instance.state = .stopped
+            instance.wanted = false
+            logs.event("\(instance.name) will not be restarted (restart policy \(policy.when.rawValue))")
+            onChange?()
+            return
+        }
+        // A long enough run forgives earlier crashes.
+        if instance.startedAt > 0 && loop.now &- instance.startedAt >= UInt64(policy.stableAfterMs) * Clock.nanosPerMilli {
+            instance.retriesInARow = 0
+        }
+        guard let delay = RestartBackoff.delay(retry: instance.retriesInARow, policy: policy) else {
+            instance.state = .failed
+            instance.reason = "gave up after \(instance.retriesInARow) restarts in a row (last: \(description))"
+            logs.event("\(instance.name) failed: \(instance.reason!)")
+            onChange?()
+            return
+        }
+        instance.retriesInARow += 1
+        instance.restarts += 1
+        instance.reason = description
+        onChange?()
+        if delay == 0 {
+            logs.event("restarting \(instance.name) now")
+            start(instance)
+        } else {
+            instance.state = .backoff
+            logs.event("restarting \(instance.name) in \(delay) ms")
+            instance.pendingTask = loop.schedule(after: UInt64(delay) * Clock.nanosPerMilli) { [unowned self, unowned instance] in
+                instance.pendingTask = nil
+                self.start(instance)
+            }
+        }
+    }
+
+    /// SIGTERM to the instance's process group, SIGKILL after `grace` if it is still there.
+    func terminate(_ instance: Instance, grace: Int) {
+        guard instance.isRunning else { return }
+        let pid = instance.pid
+        kill(-pid, SIGTERM)
+        kill(pid, SIGTERM)
+        loop.schedule(after: UInt64(grace) * Clock.nanosPerMilli) { [weak self, weak instance] in
+            guard let instance, instance.pid == pid else { return }
+            self?.logs.event("\(instance.name) did not stop within \(grace) ms; killing it")
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
+    }
+
+    // MARK: stopping
+
+    /// Stops one instance on purpose; `done` runs once it has exited.
+    func stop(_ instance: Instance, done: @escaping () -> Void) {
+        instance.wanted = false
+        instance.pendingTask?.cancel()
+        instance.pendingTask = nil
+        guard instance.isRunning else {
+            if instance.state != .failed { instance.state = .stopped }
+            onChange?()
+            done()
+            return
+        }
+        instance.state = .stopping
+        instance.onExit.append(done)
+        onChange?()
+        terminate(instance, grace: instance.service.stopTimeoutMs)
+    }
+
+    /// Stops everything, last-started service first, each service's instances together.
+    func down(_ done: @escaping () -> Void) {
+        if !stopping {
+            stopping = true
+            logs.event("stopping \(topology.name)")
+        }
+        onStopped.append(done)
+        stopServices(topology.services.reversed().map(\.name))
+    }
+
+    private func stopServices(_ remaining: [String]) {
+        guard let first = remaining.first else {
+            checkAllStopped()
+            return
+        }
+        let list = instances(of: first)
+        var left = list.count
+        if left == 0 {
+            stopServices(Array(remaining.dropFirst()))
+            return
+        }
+        for instance in list {
+            stop(instance) { [unowned self] in
+                left -= 1
+                if left == 0 { self.stopServices(Array(remaining.dropFirst())) }
+            }
+        }
+    }
+
+    private func checkAllStopped() {
+        guard stopping, allInstances.allSatisfy({ !$0.isRunning }) else { return }
+        for instance in allInstances where instance.listenFD >= 0 {
+            Posix.close(instance.listenFD)
+            instance.listenFD = -1
+        }
+        let callbacks = onStopped
+        onStopped = []
+        for c in callbacks { c() }
+    }
+
+    // MARK: slots (scaling)
+
+    /// Adds an instance in the lowest free slot (its port is that slot's port).
+    func addInstance(to service: Service) throws -> Instance {
+        var list = instances(of: service.name)
+        let used = Set(list.map(\.slot))
+        let slot = (1...service.maxInstances).first { !used.contains($0) } ?? (list.count + 1)
+        let instance = makeInstance(service, slot: slot)
+        try bindSocket(instance)
+        list.append(instance)
+        list.sort { $0.slot < $1.slot }
+        instances[service.name] = list
+        return instance
+    }
+
+    /// Forgets a stopped instance and frees its port.
+    func removeInstance(_ instance: Instance) {
+        if instance.listenFD >= 0 {
+            Posix.close(instance.listenFD)
+            instance.listenFD = -1
+        }
+        instances[instance.service.name]?.removeAll { $0 === instance }
+        onChange?()
+    }
+}
+
+/// A failure at run time that the user should read as is.
+struct RuntimeFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ text: String) { description = text }
+}

@@ -1,0 +1,50 @@
+/// A JSON document that keeps object members in file order. Foundation's JSONSerialization returns
+/// dictionaries, which lose the order of services and routes, and NSNumber, which blurs 1, 1.0 and true.
+enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// The value and the literal as written, so messages can quote the user's text.
+    case number(Double, literal: String)
+    case string(String)
+    case array([JSONValue])
+    case object([JSONMember])
+
+    /// What this value is, for "expected X, got Y" messages: `the string "9001"`, `the number 1.5`.
+    var kindDescription: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return "\(b)"
+        case .number(_, let literal): return "the number \(literal)"
+        case .string(let s): return "the string \(JSONValue.quoted(s))"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+
+    /// A string as JSON writes it, shortened so one bad value cannot flood a message.
+    static func quoted(_ text: String) -> String {
+        let shown = text.count > 60 ? String(text.prefix(57)) + "..." : text
+        var out = "\""
+        for c in shown.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if c.value < 0x20 { out += "\\u" + String(c.value, radix: 16).leftPadded(to: 4) } else { out.unicodeScalars.append(c) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// One `"key": value` pair of an object, in the order the file wrote it.
+struct JSONMember: Sendable, Equatable {
+    var key: String
+    var value: JSONValue
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Glibc
+import NetCore
+import Testing
+import TestSupport
+
+@Suite struct SupervisorCommandTests {
+    @Test func mergedLog_interleavesChildrenWithoutTornLines() throws {
+        // Unquoted echo: the script sits inside a JSON string.
+        let script = "i=0; while [ $i -lt 3000 ]; do echo $SERVICE line $i padding-padding-padding-padding; i=$((i+1)); done; sleep 30"
+        let json = """
+        {"services": {
+          "a": {"program": "/bin/sh", "args": ["-c", "\(script)"]},
+          "b": {"program": "/bin/sh", "args": ["-c", "\(script)"]},
+          "c": {"program": "/bin/sh", "args": ["-c", "\(script)"]}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        let up = try f.start(waitFor: "c is healthy")
+        for name in ["a", "b", "c"] {
+            #expect(up.waitForLine(timeout: 20) { $0.contains("| \(name) line 2999 ") } != nil)
+        }
+        let (exit, lines) = try f.run(["logs"])
+        #expect(exit == .code(0))
+        var next = ["a": 0, "b": 0, "c": 0]
+        for line in lines where line.contains(" line ") {
+            // "HH:MM:SS.mmm a            | a line 17 padding-…"
+            let parts = line.split(separator: "|", maxSplits: 1)
+            #expect(parts.count == 2, "no prefix: \(line)")
+            let name = parts[0].split(separator: " ")[1]
+            let words = parts[1].split(separator: " ")
+            #expect(words.count == 4 && String(words[0]) == String(name) && words[3] == "padding-padding-padding-padding", "torn: \(line)")
+            #expect(Int(words[2]) == next[String(name)], "out of order: \(line)")
+            next[String(name)] = (Int(words[2]) ?? 0) + 1
+        }
+        #expect(next == ["a": 3000, "b": 3000, "c": 3000])
+        // -n and a name filter.
+        let (_, tail) = try f.run(["logs", "-n", "5", "b"])
+        #expect(tail.count == 5)
+        #expect(tail.allSatisfy { $0.contains(" b ") || $0.contains("| b ") })
+    }
+
+    @Test func statusJSON_andTable_describeEveryInstance() throws {
+        let t = try SupervisorFixture.lb5(backends: 2)
+        let f = try SupervisorFixture(topology: t.json)
+        _ = try f.start()
+        let json = try f.status()
+        #expect(json.count == 4)
+        for item in json {
+            for key in ["name", "pid", "port", "state", "restarts", "uptime_seconds", "memory_bytes"] {
+                #expect(item[key] != nil, "\(key) missing in \(item)")
+            }
+        }
+        let (exit, table) = try f.run(["status"])
+        #expect(exit == .code(0))
+        #expect(table.first?.hasPrefix("NAME") == true)
+        #expect(table.contains { $0.hasPrefix("backend.1") && $0.contains("healthy") && $0.contains(String(t.firstBackend)) })
+    }
+
+    @Test func badTopologyFiles_areRefusedWithFileKeyAndReason_andNothingStarts() throws {
+        let taken = try Socket.listen(on: .loopback(port: 0))
+        defer { Posix.close(taken) }
+        let takenPort = Int(Socket.localAddress(taken)?.port ?? 0)
+        let cases: [(String, String)] = [
+            (#"{"services": {"web": {"program": "backend", "prot": 80}}}"#, "services.web.prot: unknown key 'prot' (did you mean 'port'?)"),
+            (#"{"services": {"web": {"program": "backend", "root": "/nope", "port": "80"}}}"#, "services.web.port"),
+            (#"{"services": {"web": {"program": "bakend", "port": 1}}}"#, "program 'bakend' not found"),
+            ("{\"services\": {\"web\": {\"program\": \"backend\", \"root\": \"\(Binaries.www)\", \"port\": \(takenPort)}}}", "port \(takenPort) is already in use by pid \(getpid())"),
+            (#"{"services": {"a": {"program": "/bin/true", "depends_on": ["b"]}, "b": {"program": "/bin/true", "depends_on": ["a"]}}}"#, "dependency cycle"),
+            ("{\"services\": ", "invalid JSON"),
+        ]
+        for (json, expected) in cases {
+            let f = try SupervisorFixture(topology: json)
+            let p = try RunningProgram("supervisor", ["up", f.topologyPath], workingDirectory: f.folder)
+            #expect(p.waitForExit(timeout: 10) == .code(1), "\(json)")
+            let text = p.output().joined(separator: "\n")
+            #expect(text.contains(f.topologyPath) || text.contains("topology.json"), "no file name in: \(text)")
+            #expect(text.contains(expected), "expected '\(expected)' in: \(text)")
+            #expect(text.contains("nothing was started"))
+            #expect(!text.contains("Fatal error"))
+        }
+    }
+
+    @Test func commandsWithoutARunningSupervisor_sayWhatToDo() throws {
+        let f = try SupervisorFixture(topology: #"{"services": {"x": {"program": "/bin/true"}}}"#)
+        for args in [["status"], ["scale", "x=2"], ["down"], ["restart", "x"]] {
+            let (exit, out) = try f.run(args)
+            #expect(exit == .code(1), "\(args)")
+            #expect(out.joined().contains("no topology is running"), "\(args): \(out)")
+        }
+        let (exit, out) = try f.run(["bogus"])
+        #expect(exit == .code(2))
+        #expect(out.joined().contains("unknown command 'bogus'"))
+        #expect(try f.run(["--help"]).0 == .code(0))
+    }
+
+    @Test func detach_returnsOnceHealthy_andTheTopologyKeepsRunning() throws {
+        let t = try SupervisorFixture.lb5(backends: 1)
+        let f = try SupervisorFixture(topology: t.json)
+        let (exit, out) = try f.run(["up", f.topologyPath, "--detach"], timeout: 60)
+        #expect(exit == .code(0), "\(out)")
+        #expect(out.joined(separator: "\n").contains("is up"))
+        #expect(try HTTPTestClient(port: UInt16(t.proxy)).request("GET", "/page.html").status == 200)
+        #expect(try f.status().allSatisfy { $0["state"] as? String == "healthy" })
+        let (down, _) = try f.run(["down"])
+        #expect(down == .code(0))
+        #expect(!FileManager.default.fileExists(atPath: "\(f.folder)/.run/topology/control.sock"))
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+import NetCore
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite struct SupervisorScalingTests {
+    @Test func scale_5to1to5_underLoad_failsNoRequest() throws {
+        let t = try SupervisorFixture.lb5(backends: 5)
+        let f = try SupervisorFixture(topology: t.json)
+        _ = try f.start()
+        let failures = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        let stop = Atomic<Bool>(false)
+        let threads = (0..<3).map { i in
+            OSThread.start(name: "load") {
+                var client = try? HTTPTestClient(port: UInt16(t.proxy))
+                var n = 0
+                while !stop.load(ordering: .relaxed) {
+                    n += 1
+                    do {
+                        // Mix kept-alive and fresh connections.
+                        if client == nil || n % (3 + i) == 0 { client = try HTTPTestClient(port: UInt16(t.proxy)) }
+                        let r = try client!.request("GET", n % 2 == 0 ? "/page.html" : "/images/pokijan.jpg")
+                        if r.status != 200 { failures.add(1, ordering: .relaxed) }
+                    } catch {
+                        failures.add(1, ordering: .relaxed)
+                        client = nil
+                    }
+                    done.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        func waitFor(_ n: Int) { let target = done.load(ordering: .relaxed) + n; while done.load(ordering: .relaxed) < target { usleep(1000) } }
+        waitFor(200)
+        var (exit, out) = try f.run(["scale", "backend=1"])
+        #expect(exit == .code(0), "\(out)")
+        #expect(try f.status().filter { ($0["name"] as? String ?? "").hasPrefix("backend.") }.count == 1)
+        waitFor(200)
+        (exit, out) = try f.run(["scale", "backend=5"])
+        #expect(exit == .code(0), "\(out)")
+        waitFor(300)
+        stop.store(true, ordering: .relaxed)
+        for th in threads { th.join() }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        let backends = try f.status().filter { ($0["name"] as? String ?? "").hasPrefix("backend.") }
+        #expect(backends.map { $0["port"] as? Int } == (0..<5).map { t.firstBackend + $0 })   // slots keep their ports
+        #expect(backends.allSatisfy { $0["state"] as? String == "healthy" })
+    }
+
+    @Test func scale_outsideTheRange_isRefusedWithTheReason() throws {
+        let t = try SupervisorFixture.lb5(backends: 2, maxBackends: 3)
+        let f = try SupervisorFixture(topology: t.json)
+        _ = try f.start()
+        let (exit, out) = try f.run(["scale", "backend=4"])
+        #expect(exit == .code(1))
+        #expect(out.joined().contains("backend can run 1 to 3 instances, not 4"))
+        let (exit2, out2) = try f.run(["scale", "nothing=2"])
+        #expect(exit2 == .code(1))
+        #expect(out2.joined().contains("no service 'nothing'"))
+    }
+
+    @Test func stopAndStart_takeAnInstanceOutAndBackIntoTheBalancer() throws {
+        let t = try SupervisorFixture.lb5(backends: 2)
+        let f = try SupervisorFixture(topology: t.json)
+        _ = try f.start()
+        #expect(try f.run(["stop", "backend.2"]).0 == .code(0))
+        #expect(try f.instance("backend.2")?["state"] as? String == "stopped")
+        let ports = try (0..<4).map { _ in answeringPort(try HTTPTestClient(port: UInt16(t.balancer)).request("GET", "/healthz")) }
+        #expect(Set(ports) == [t.firstBackend])
+        #expect(try f.run(["start", "backend.2"]).0 == .code(0))
+        let after = try (0..<4).map { _ in answeringPort(try HTTPTestClient(port: UInt16(t.balancer)).request("GET", "/healthz")) }
+        #expect(Set(after) == [t.firstBackend, t.firstBackend + 1])
+        #expect(try f.run(["restart", "balancer"]).0 == .code(0))
+        #expect(try HTTPTestClient(port: UInt16(t.proxy)).request("GET", "/page.html").status == 200)
+    }
+}
