@@ -20,6 +20,24 @@ Commands:
   stop [FILE] NAME                  drain it out of balancers and stop it
   start [FILE] NAME                 start it again
   down [FILE]                       stop everything and the supervisor
+  bench FILE [options]              rerun the seeds' experiments: for each backend count (scaled live)
+                                    × model × keep-alive × concurrency, a verified load and a table row;
+                                    results as Markdown, CSV, JSON and SVG charts (see `bench --help`)
+  load URL [-c N] [-n N | -d DUR] [-k]   the built-in load generator on one URL (ab-style report)
+
+Bench options (defaults in brackets):
+  --backends 1-5 | 1,3,5            backend counts [the service's scale range]
+  --concurrency 1,2,5,10,50,100     concurrent connections [1,2,5,10,50,100]
+  --requests N | --duration DUR     per row, after a warm-up of --warmup N requests [10000; warm-up 500]
+  --keepalive on|off|both           [both]
+  --model event,thread,prefork      backend models to compare (rolling restart between) [event]
+  --target balancer|proxy|backend   what the load goes to [balancer]
+  --path PATH                       what is requested [/page.html]
+  --out DIR                         where results go [.run/<topology>/bench-<time>]
+  --compare FILE.json               print the change against an earlier run's results.json
+  --chaos kill-backend              SIGKILL one backend halfway through each row
+The topology is started for the run (and stopped after) unless it is already running, in which case
+its backend count and arguments are put back afterwards.
 
 FILE is needed only when several topologies run in this folder. The run folder is ./.run/<topology>/:
 control socket, merged log (supervisor.log, rotated at 10 MB), admin sockets.
@@ -38,6 +56,8 @@ Program.run(name: "supervisor", usage: usage) { args in
     case "scale": return try ControlCommands.scale(&args)
     case "restart", "stop", "start": return try ControlCommands.instanceCommand(command, &args)
     case "down": return try ControlCommands.down(&args)
-    default: throw UsageError("unknown command '\(command)': use up, status, logs, scale, restart, stop, start or down")
+    case "load": return try LoadCommand.run(&args)
+    case "bench": return try BenchCommand.run(&args)
+    default: throw UsageError("unknown command '\(command)': use up, status, logs, scale, restart, stop, start, down, load or bench")
     }
 }

@@ -58,6 +58,15 @@ final class ControlServer {
                 return fail("no service or instance '\(name)' (have: \(runner.allInstances.map(\.name).joined(separator: ", ")))")
             }
             perform(command, on: targets, reply: reply)
+        case "reconfigure":
+            // Replace a service's extra arguments and restart its instances one at a time (their sockets stay open).
+            guard let service = request["service"] as? String, let args = request["args"] as? [String],
+                  runner.topology.service(named: service) != nil else {
+                return fail("reconfigure needs an existing service and an args list")
+            }
+            runner.argumentOverrides[service] = args
+            runner.logs.event("reconfiguring \(service): \(args.joined(separator: " "))")
+            rollingRestart(runner.instances(of: service).filter(\.wanted), reply: reply)
         case "down":
             reply(["ok": true, "message": "stopping \(runner.topology.name)"])
             onDown?()
@@ -124,6 +133,17 @@ final class ControlServer {
                     }
                 }
             }
+        }
+    }
+
+    private func rollingRestart(_ list: [Instance], reply: @escaping ([String: Any]) -> Void) {
+        guard let first = list.first else {
+            reply(["ok": true, "message": "restarted"])
+            return
+        }
+        perform("restart", on: [first]) { [unowned self] result in
+            if result["ok"] as? Bool != true { reply(result); return }
+            self.rollingRestart(Array(list.dropFirst()), reply: reply)
         }
     }
 

@@ -19,7 +19,7 @@ struct Launcher {
     /// The admin socket the supervisor gives a balancer or proxy instance.
     func adminSocket(_ instance: Instance) -> String { "\(runFolder)/\(instance.name).admin.sock" }
 
-    func arguments(for instance: Instance, peers: (String) -> [Instance]) -> (path: String, args: [String]) {
+    func arguments(for instance: Instance, extraArguments: [String]? = nil, peers: (String) -> [Instance]) -> (path: String, args: [String]) {
         let s = instance.service
         var args: [String] = []
         let path: String
@@ -52,7 +52,7 @@ struct Launcher {
         case .command:
             break
         }
-        args += s.args
+        args += extraArguments ?? s.args
         return (path, args.map { substitute($0, instance) })
     }
 
@@ -75,8 +75,8 @@ struct Launcher {
 
     /// Starts the instance's process. Must be called on the supervisor's main thread: children get
     /// SIGKILL when the thread that started them ends (PR_SET_PDEATHSIG), so none outlives a killed supervisor.
-    func launch(_ instance: Instance, peers: (String) -> [Instance]) throws -> Launched {
-        let (path, args) = arguments(for: instance, peers: peers)
+    func launch(_ instance: Instance, extraArguments: [String]? = nil, peers: (String) -> [Instance]) throws -> Launched {
+        let (path, args) = arguments(for: instance, extraArguments: extraArguments, peers: peers)
         let out = try Posix.pipe(nonBlocking: false)
         let err = try Posix.pipe(nonBlocking: false)
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)

@@ -20,6 +20,8 @@ final class TopologyRunner {
     private var onStopped: [() -> Void] = []
     /// Called whenever an instance changes state (the control server's `--detach` wait listens here).
     var onChange: (() -> Void)?
+    /// Extra arguments replacing a service's own `args` (set by `reconfigure`, e.g. a backend's --model).
+    var argumentOverrides: [String: [String]] = [:]
 
     init(loop: EventLoop, topology: Topology, launcher: Launcher, logs: LogMerger) {
         self.loop = loop
@@ -96,7 +98,9 @@ final class TopologyRunner {
         instance.pendingTask = nil
         let launched: Launcher.Launched
         do {
-            launched = try launcher.launch(instance) { [unowned self] service in self.peers(of: service) }
+            launched = try launcher.launch(instance, extraArguments: argumentOverrides[instance.service.name]) { [unowned self] service in
+                self.peers(of: service)
+            }
         } catch {
             logs.event("\(instance.name) could not start: \(error)")
             handleExit(instance, description: "could not start: \(error)", clean: false)
