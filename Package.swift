@@ -28,7 +28,10 @@ let package = Package(
         .executableTarget(name: "Backend", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
         .executableTarget(name: "Balancer", dependencies: ["Forwarding", "CLI"], swiftSettings: optimize),
         .executableTarget(name: "Proxy", dependencies: ["Forwarding", "CLI"], swiftSettings: optimize),
-        .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        // The supervisor starts the other three programs from its own folder: depending on them makes
+        // `swift run supervisor …` build them too.
+        .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI", "Backend", "Balancer", "Proxy"],
+                          swiftSettings: optimize),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "NetCore", "HTTPCore", "TestSupport"]),
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         // Test helpers: start the built programs, speak HTTP to them over real sockets.

@@ -43,6 +43,19 @@ enum UpCommand {
         let terminal = daemon ? open("/dev/null", O_WRONLY | O_CLOEXEC) : 1
         let logs = LogMerger(loop: loop, terminalFD: terminal, color: color, filePath: folder.logFile)
         let programs = URL(fileURLWithPath: Spawn.currentExecutable()).deletingLastPathComponent().path
+        for s in topology.services {
+            let name: String
+            switch s.program {
+            case .backend: name = "backend"
+            case .balancer: name = "balancer"
+            case .proxy: name = "proxy"
+            case .command: continue
+            }
+            guard access("\(programs)/\(name)", X_OK) == 0 else {
+                throw RuntimeError("services.\(s.name) needs \(name), but it is not built next to the supervisor (\(programs)/\(name)); "
+                                   + "`swift build` builds all four programs\nnothing was started")
+            }
+        }
         let launcher = Launcher(topology: topology, runFolder: folder.path, programsFolder: programs)
         let runner = TopologyRunner(loop: loop, topology: topology, launcher: launcher, logs: logs)
         let control: ControlServer
