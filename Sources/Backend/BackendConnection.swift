@@ -4,7 +4,7 @@ import NetCore
 
 /// One client connection on an event loop: reads requests (pipelined ones too), answers them in order,
 /// and keeps the connection for the next one. All of its state is touched only by its loop.
-final class BackendConnection: FDHandler {
+final class BackendConnection: FDHandler, DrainableConnection {
     private unowned(unsafe) let worker: BackendWorker
     private let input = ByteBuffer(capacity: 4096)
     private let output = OutputQueue(capacity: 4096)
@@ -225,25 +225,11 @@ final class BackendConnection: FDHandler {
             return
         }
         lingering = true
-        Socket.shutdownWrite(fd)
-        worker.loop.modify(self, events: Events.readable | Events.readHangup)
-        worker.loop.setDeadline(self, worker.loop.now &+ 2 * Clock.nanosPerSecond)
-        drainLinger()
+        if !LingeringClose.start(self, on: worker.loop, scratch: input) { close() }
     }
 
     private func drainLinger() {
-        while !closed {
-            input.clear()
-            do {
-                switch try input.read(from: fd, chunk: 4096) {
-                case .wouldBlock: return
-                case .processed(0): close()
-                case .processed: continue
-                }
-            } catch {
-                close()
-            }
-        }
+        if LingeringClose.peerFinished(fd, scratch: input) { close() }
     }
 
     func close() {

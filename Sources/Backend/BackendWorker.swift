@@ -11,9 +11,8 @@ final class BackendWorker: LoopWorker {
     let limits = HTTPLimits.default
     private let date = DateCache()
     private var listener: Listener?
-    private var connections: [BackendConnection] = []
-    private(set) var draining = false
-    private var onDrained: (() -> Void)?
+    private let connections = ConnectionTable()
+    var draining: Bool { connections.draining }
 
     init(loop: EventLoop, site: SiteConfig, settings: ServerSettings) {
         self.loop = loop
@@ -42,37 +41,20 @@ final class BackendWorker: LoopWorker {
             return
         }
         let connection = BackendConnection(fd: fd, peer: peer, worker: self)
-        connection.slot = connections.count
-        connections.append(connection)
+        connections.add(connection)
         _ = connection.start()
     }
 
     func connectionClosed(_ connection: BackendConnection) {
-        let i = connection.slot
-        guard i >= 0, i < connections.count, connections[i] === connection else { return }
-        let last = connections.count - 1
-        if i != last {
-            connections[i] = connections[last]
-            connections[i].slot = i
-        }
-        connections.removeLast()
-        connection.slot = -1
-        if draining && connections.isEmpty { finishDrain() }
+        connections.remove(connection)
     }
 
     /// SIGTERM: stop accepting, close idle connections, let busy ones finish; `done` runs when none remain.
     func beginShutdown(_ done: @escaping () -> Void) {
-        draining = true
-        onDrained = done
         listener?.close()
-        for c in connections { c.drain() }
-        if connections.isEmpty { finishDrain() }
-    }
-
-    private func finishDrain() {
-        log?.flush()
-        let done = onDrained
-        onDrained = nil
-        done?()
+        connections.drainAll { [log] in
+            log?.flush()
+            done()
+        }
     }
 }

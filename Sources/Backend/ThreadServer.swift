@@ -1,48 +1,22 @@
 import Glibc
 import HTTPCore
 import NetCore
-import Synchronization
 
 /// The `thread` model, for the seeds' threaded-versus-async comparison: an accept loop hands each
 /// connection to its own thread, which reads, answers and writes with blocking calls. Same parser and
 /// responder as the event model; no in-memory file cache (each thread would hold its own copy).
 enum ThreadServer {
-    /// Connections by fd, with whether each is idle between requests (closed first on shutdown).
-    static let registry = Mutex<[Int32: Bool]>([:])
-    static let draining = Atomic<Bool>(false)
+    static let server = ThreadPerConnectionServer()
 
     static func run(socket: Int32, site: SiteConfig, settings: ServerSettings) -> Int32 {
-        OSThread.start(name: "acceptor") {
-            var peer = sockaddr_storage()
-            while !draining.load(ordering: .relaxed) {
-                var p = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, 200) <= 0 { continue }
-                guard let client = try? Posix.accept(socket, &peer) else { continue }
-                if draining.load(ordering: .relaxed) { Posix.close(client); break }
-                let peerCopy = peer
-                registry.withLock { $0[client] = false }
-                OSThread.start(name: "conn") {
-                    serve(client, peer: peerCopy, site: site, settings: settings)
-                }.detach()
-            }
-        }.detach()
-
-        _ = WorkerGroup.waitForTermination()
-        draining.store(true, ordering: .relaxed)
-        // Idle connections are woken (their blocking read returns 0) and close; busy ones finish.
-        registry.withLock { for (fd, idle) in $0 where idle { shutdown(fd, Int32(SHUT_RD)) } }
-        let deadline = Clock.monotonicNanos() + settings.shutdownTimeout.nanos
-        while registry.withLock({ !$0.isEmpty }) && Clock.monotonicNanos() < deadline { usleep(5_000) }
+        server.run(socket: socket, shutdownTimeout: settings.shutdownTimeout) { fd, peer in
+            serve(fd, peer: peer, site: site, settings: settings)
+        }
         return 0
     }
 
     private static func serve(_ fd: Int32, peer: sockaddr_storage, site: SiteConfig, settings: ServerSettings) {
         var peer = peer
-        defer {
-            registry.withLock { _ = $0.removeValue(forKey: fd) }
-            Posix.close(fd)
-        }
-        try? Posix.setNonBlocking(fd, false)
         Socket.setNoDelay(fd)
         let limits = HTTPLimits.default
         let date = DateCache()
@@ -87,7 +61,7 @@ enum ThreadServer {
                     return
                 case .complete:
                     let base = UnsafePointer(input.readPointer)
-                    let keepAlive = parser.head.keepAlive && !draining.load(ordering: .relaxed)
+                    let keepAlive = parser.head.keepAlive && !server.isDraining
                     var outcome = responder.respond(to: parser.head, base: base, keepAlive: keepAlive, into: output)
                     logLine(parser.head.requestLine.buffer(in: base), outcome)
                     input.consume(parser.head.length)
@@ -107,10 +81,10 @@ enum ThreadServer {
             let idle = input.isEmpty && !discard.isActive
             let waitMs = idle && !first ? settings.keepAliveTimeout.milliseconds : settings.headerTimeout.milliseconds
             Socket.setTimeouts(fd, receiveMs: waitMs, sendMs: settings.sendTimeout.milliseconds)
-            registry.withLock { $0[fd] = idle }
-            if idle && draining.load(ordering: .relaxed) { return }
+            server.setIdle(fd, idle)
+            if idle && server.isDraining { return }
             let result = try? input.read(from: fd, chunk: 4096)
-            registry.withLock { $0[fd] = false }
+            server.setIdle(fd, false)
             switch result {
             case .processed(let n) where n > 0:
                 if idle { started = Clock.monotonicNanos() }

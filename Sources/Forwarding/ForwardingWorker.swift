@@ -18,9 +18,8 @@ final class ForwardingWorker: LoopWorker {
     /// Per route: the snapshot of its pool this worker routes with (replaced when the pool changes).
     private var routeSnapshots: [PoolSnapshot]
     private var listener: Listener?
-    private var sessions: [SessionSlot] = []
-    private(set) var draining = false
-    private var onDrained: (() -> Void)?
+    private let sessions = ConnectionTable()
+    var draining: Bool { sessions.draining }
 
     init(loop: EventLoop, index: Int, service: ForwardingService) {
         self.loop = loop
@@ -67,52 +66,28 @@ final class ForwardingWorker: LoopWorker {
         switch service.mode {
         case .http:
             let session = HTTPSession(fd: fd, peer: peer, worker: self)
-            session.slot = sessions.count
-            sessions.append(session)
+            sessions.add(session)
             session.start()
         case .tcp:
             Socket.setNoDelay(fd)
             let session = TCPSession(fd: fd, peer: peer, worker: self)
-            session.slot = sessions.count
-            sessions.append(session)
+            sessions.add(session)
             session.start()
         }
     }
 
-    func sessionClosed(_ session: SessionSlot) {
-        let i = session.slot
-        guard i >= 0, i < sessions.count, sessions[i] === session else { return }
-        let last = sessions.count - 1
-        if i != last {
-            sessions[i] = sessions[last]
-            sessions[i].slot = i
-        }
-        sessions.removeLast()
-        session.slot = -1
-        if draining && sessions.isEmpty { finishDrain() }
+    func sessionClosed(_ session: DrainableConnection) {
+        sessions.remove(session)
     }
 
     func beginShutdown(_ done: @escaping () -> Void) {
-        draining = true
-        onDrained = done
         listener?.close()
         connectionPool.closeAll()
-        for s in sessions { s.drain() }
-        if sessions.isEmpty { finishDrain() }
-    }
-
-    private func finishDrain() {
-        log?.flush()
-        let done = onDrained
-        onDrained = nil
-        done?()
+        sessions.drainAll { [log] in
+            log?.flush()
+            done()
+        }
     }
 }
 
-/// What the worker needs of every kind of client session.
-protocol SessionSlot: AnyObject {
-    var slot: Int { get set }
-    func drain()
-}
-
-extension HTTPSession: SessionSlot {}
+extension HTTPSession: DrainableConnection {}

@@ -229,25 +229,11 @@ final class HTTPSession: FDHandler, UpstreamClient {
             return
         }
         lingering = true
-        Socket.shutdownWrite(fd)
-        _ = worker.loop.setInterest(self, events: Events.readable | Events.readHangup)
-        worker.loop.setDeadline(self, worker.loop.now &+ 2 * Clock.nanosPerSecond)
-        drainLinger()
+        if !LingeringClose.start(self, on: worker.loop, scratch: input) { close() }
     }
 
     private func drainLinger() {
-        while !closed {
-            input.clear()
-            do {
-                switch try input.read(from: fd, chunk: 4096) {
-                case .wouldBlock: return
-                case .processed(0): close()
-                case .processed: continue
-                }
-            } catch {
-                close()
-            }
-        }
+        if LingeringClose.peerFinished(fd, scratch: input) { close() }
     }
 
     /// Drops the client connection at once; an upstream mid-exchange is closed too (never pooled).

@@ -3,7 +3,7 @@ import NetCore
 
 /// A TCP-mode connection (the seeds' balancer): each new connection goes to the next upstream and bytes
 /// are relayed both ways with splice(2), no HTTP parsing. Each side's half-close is passed on.
-final class TCPSession: FDHandler, SessionSlot, UpstreamClient {
+final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
     private unowned(unsafe) let worker: ForwardingWorker
     private var peer: sockaddr_storage
     private var upstream: UpstreamConnection?

@@ -1,37 +1,19 @@
 import Glibc
 import HTTPCore
 import NetCore
-import Synchronization
 
 /// `--model thread`: one blocking thread per client connection, as the seeds' threaded balancer worked.
 /// It shares the routes, pools, health state, rewriting and logs of the event model; what differs is
 /// only how waiting is done (a thread blocked in read, not a loop). Upstream connections are opened
 /// per request: a simple threaded proxy has no shared pool.
 enum ThreadedForwarder {
-    static let draining = Atomic<Bool>(false)
-    static let live = Atomic<Int>(0)
+    static let server = ThreadPerConnectionServer()
 
     static func run(socket: Int32, service: ForwardingService) {
-        OSThread.start(name: "acceptor") {
-            var peer = sockaddr_storage()
-            while !draining.load(ordering: .relaxed) {
-                var p = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, 200) <= 0 { continue }
-                guard let client = try? Posix.accept(socket, &peer) else { continue }
-                let peerCopy = peer
-                live.add(1, ordering: .relaxed)
-                OSThread.start(name: "conn") {
-                    let connection = ThreadedConnection(fd: client, peer: peerCopy, service: service)
-                    if service.mode == .tcp { connection.relayTCP() } else { connection.serveHTTP() }
-                    Posix.close(client)
-                    live.subtract(1, ordering: .relaxed)
-                }.detach()
-            }
-        }.detach()
-        _ = WorkerGroup.waitForTermination()
-        draining.store(true, ordering: .relaxed)
-        let deadline = Clock.monotonicNanos() + service.settings.shutdownTimeout.nanos
-        while live.load(ordering: .relaxed) > 0 && Clock.monotonicNanos() < deadline { usleep(5_000) }
+        server.run(socket: socket, shutdownTimeout: service.settings.shutdownTimeout) { fd, peer in
+            let connection = ThreadedConnection(fd: fd, peer: peer, service: service)
+            if service.mode == .tcp { connection.relayTCP() } else { connection.serveHTTP() }
+        }
     }
 }
 
@@ -60,19 +42,22 @@ final class ThreadedConnection {
         rewriter = MessageRewriter(via: settings.via)
         log = settings.quiet ? nil : LogSink(fd: 1)
         statsSlot = service.workerCount - 1
-        try? Posix.setNonBlocking(fd, false)
         Socket.setNoDelay(fd)
     }
 
     // MARK: HTTP
 
     func serveHTTP() {
-        while !ThreadedForwarder.draining.load(ordering: .relaxed) || !input.isEmpty {
+        while !ThreadedForwarder.server.isDraining || !input.isEmpty {
             Socket.setTimeouts(fd, receiveMs: input.isEmpty ? settings.clientIdleTimeout.milliseconds : settings.headerTimeout.milliseconds,
                                sendMs: settings.responseTimeout.milliseconds)
             var result = parser.parse(input.readable)
             while result == .needMore {
-                guard read(fd, into: input) else { return }
+                // Between requests the connection is idle: a shutdown may wake and close it.
+                ThreadedForwarder.server.setIdle(fd, input.isEmpty)
+                let got = read(fd, into: input)
+                ThreadedForwarder.server.setIdle(fd, false)
+                guard got else { return }
                 result = parser.parse(input.readable)
             }
             let started = Clock.monotonicNanos()
@@ -90,7 +75,7 @@ final class ThreadedConnection {
         let base = UnsafePointer(input.readPointer)
         let head = parser.head
         let line = Array(head.requestLine.buffer(in: base))
-        let keepAlive = head.keepAlive && !ThreadedForwarder.draining.load(ordering: .relaxed)
+        let keepAlive = head.keepAlive && !ThreadedForwarder.server.isDraining
         let target = head.target.pointer(in: base)
         var pathCount = Int(head.target.count)
         for i in 0..<pathCount where target[i] == 0x3F { pathCount = i; break }

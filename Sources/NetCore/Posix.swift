@@ -103,6 +103,18 @@ public enum Posix {
         }
     }
 
+    /// Reads until EOF (or an error) from a blocking descriptor: a child's output, a short reply.
+    public static func readAll(_ fd: Int32) -> [UInt8] {
+        var result: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = Glibc.read(fd, &buf, buf.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return result }
+            result += buf[0..<n]
+        }
+    }
+
     public static func writeAll(_ fd: Int32, _ text: String) throws(SystemError) {
         try writeAll(fd, Array(text.utf8))
     }

@@ -63,13 +63,7 @@ enum BenchCommand {
                                                 workingDirectory: FileManager.default.currentDirectoryPath,
                                                 descriptors: [(devNull, 0), (wr, 1), (wr, 2)]))
         Posix.close(wr)
-        var output: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(rd, &buf, buf.count)
-            if n <= 0 { break }
-            output += buf[0..<n]
-        }
+        let output = Posix.readAll(rd)
         Posix.close(rd)
         var status: Int32 = 0
         waitpid(pid, &status, 0)

@@ -33,14 +33,7 @@ struct AdminClient: Sendable {
         } catch {
             throw Failure(description: "admin API at \(socketPath): \(error)")
         }
-        var response: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            if n <= 0 { break }
-            response += buf[0..<n]
-        }
-        let text = String(decoding: response, as: UTF8.self)
+        let text = String(decoding: Posix.readAll(fd), as: UTF8.self)
         guard text.hasPrefix("HTTP/1."), text.count >= 12, let status = Int(text.dropFirst(9).prefix(3)) else {
             throw Failure(description: "admin API at \(socketPath): no valid answer")
         }

@@ -21,15 +21,7 @@ struct ControlClient {
         } catch {
             throw RuntimeFailure("could not send to the supervisor: \(error)")
         }
-        var answer: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            answer += buf[0..<n]
-        }
-        guard let reply = ControlProtocol.decode(answer) else {
+        guard let reply = ControlProtocol.decode(Posix.readAll(fd)) else {
             throw RuntimeFailure("the supervisor did not answer (it may have stopped or timed out)")
         }
         return reply

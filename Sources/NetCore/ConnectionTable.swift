@@ -1,0 +1,51 @@
+/// A connection a worker keeps in its table and can ask to finish up (graceful shutdown).
+public protocol DrainableConnection: AnyObject {
+    /// Its index in the table (kept by the table).
+    var slot: Int { get set }
+    /// Close now if idle; otherwise close after the response in progress.
+    func drain()
+}
+
+/// One loop's live connections, added and removed in O(1) by slot, and the graceful-shutdown
+/// bookkeeping: once draining, `done` runs when the last connection has gone.
+public final class ConnectionTable {
+    private var items: [DrainableConnection] = []
+    public private(set) var draining = false
+    private var onDrained: (() -> Void)?
+
+    public init() {}
+
+    public var count: Int { items.count }
+
+    public func add(_ c: DrainableConnection) {
+        c.slot = items.count
+        items.append(c)
+    }
+
+    public func remove(_ c: DrainableConnection) {
+        let i = c.slot
+        guard i >= 0, i < items.count, items[i] === c else { return }
+        let last = items.count - 1
+        if i != last {
+            items[i] = items[last]
+            items[i].slot = i
+        }
+        items.removeLast()
+        c.slot = -1
+        if draining && items.isEmpty { fireDrained() }
+    }
+
+    /// Asks every connection to finish; `done` runs once none is left (at once if there are none).
+    public func drainAll(_ done: @escaping () -> Void) {
+        draining = true
+        onDrained = done
+        for c in items { c.drain() }   // a copy: drain() may remove entries
+        if items.isEmpty { fireDrained() }
+    }
+
+    private func fireDrained() {
+        let done = onDrained
+        onDrained = nil
+        done?()
+    }
+}
