@@ -10,8 +10,8 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
     private var snapshot: PoolSnapshot
     private var tried: UInt64 = 0
     private var attempts = 0
-    private var toUpstream = SpliceDirection()
-    private var toClient = SpliceDirection()
+    private var toUpstream = RelayDirection()
+    private var toClient = RelayDirection()
     private var connected = false
     private var closed = false
     private let startedAt: UInt64
@@ -26,13 +26,6 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
     }
 
     func start() {
-        do {
-            toUpstream.pipe = try worker.pipes.take()
-            toClient.pipe = try worker.pipes.take()
-        } catch {
-            close()
-            return
-        }
         connectNext()
     }
 
@@ -110,18 +103,18 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
     /// Pumps both directions, then waits for whichever side can move next.
     private func relay() {
         guard let up = upstream, !closed else { return }
-        let a = toUpstream.pump(from: fd, to: up.fd)
-        let b = toClient.pump(from: up.fd, to: fd)
+        let a = toUpstream.pump(from: fd, to: up.fd, pipes: worker.pipes)
+        let b = toClient.pump(from: up.fd, to: fd, pipes: worker.pipes)
         if a == .failed || b == .failed || (toUpstream.finished && toClient.finished) {
             close()
             return
         }
         var clientEvents: UInt32 = 0
         var upstreamEvents: UInt32 = 0
-        if !toUpstream.sourceEOF && toUpstream.inPipe < SpliceDirection.capacity { clientEvents |= Events.readable }
-        if toClient.inPipe > 0 { clientEvents |= Events.writable }
-        if !toClient.sourceEOF && toClient.inPipe < SpliceDirection.capacity { upstreamEvents |= Events.readable }
-        if toUpstream.inPipe > 0 { upstreamEvents |= Events.writable }
+        if toUpstream.wantsRead { clientEvents |= Events.readable }
+        if toClient.wantsWrite { clientEvents |= Events.writable }
+        if toClient.wantsRead { upstreamEvents |= Events.readable }
+        if toUpstream.wantsWrite { upstreamEvents |= Events.writable }
         if !worker.loop.setInterest(self, events: clientEvents | Events.readHangup) || !up.setInterest(upstreamEvents | Events.readHangup) {
             close()
             return
@@ -147,10 +140,8 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
             up.client = nil
             up.close()
         }
-        if let p = toUpstream.pipe { worker.pipes.give(p, empty: toUpstream.inPipe == 0) }
-        if let p = toClient.pipe { worker.pipes.give(p, empty: toClient.inPipe == 0) }
-        toUpstream.pipe = nil
-        toClient.pipe = nil
+        toUpstream.release(to: worker.pipes)
+        toClient.release(to: worker.pipes)
         worker.loop.deregister(self, closing: true)
         Posix.close(fd)
         worker.sessionClosed(self)

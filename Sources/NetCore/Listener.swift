@@ -27,8 +27,10 @@ public final class Listener: FDHandler {
     }
 
     public override func handleEvent(_ events: UInt32) {
-        // Bounded so one busy listener cannot starve the connections already on this loop.
-        for _ in 0..<64 {
+        // Bounded so one busy listener cannot starve the connections already on this loop. A socket shared
+        // with other loops takes one connection per wake-up (nginx's multi_accept off): the kernel hands the
+        // next to whichever loop is waiting, instead of two loops racing for the same queue.
+        for _ in 0..<(shared ? 1 : 64) {
             let client: Int32?
             do {
                 client = try Posix.accept(fd, &peer)
