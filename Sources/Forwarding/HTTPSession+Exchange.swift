@@ -180,7 +180,7 @@ extension HTTPSession {
     func upstreamEvent(_ connection: UpstreamConnection, _ events: UInt32) {
         guard connection === upstream else { return }
         if connection.connecting {
-            let error = connection.finishConnect()
+            let error = connection.finishConnect(events)
             if error != 0 {
                 upstreamFailed(connectFailure: true, errno: error)
             } else {

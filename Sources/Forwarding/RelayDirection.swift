@@ -15,6 +15,7 @@ struct RelayDirection {
     private(set) var sourceEOF = false
     private var shutDestination = false
     private(set) var bytes = 0
+    private var closingAfter = false
 
     static let copyLimit = 16 * 1024
     static let pipeCapacity = 64 * 1024
@@ -26,8 +27,10 @@ struct RelayDirection {
     var wantsRead: Bool { !sourceEOF && (splicing ? inPipe < Self.pipeCapacity : (buffer?.readableBytes ?? 0) == 0) }
     var wantsWrite: Bool { pending > 0 }
 
-    /// Moves what it can without blocking.
-    mutating func pump(from source: Int32, to destination: Int32, pipes: PipePool) -> Outcome {
+    /// Moves what it can without blocking. `otherFinished`: the opposite direction is done, so the
+    /// connection closes as soon as this one is (no half-close to send).
+    mutating func pump(from source: Int32, to destination: Int32, pipes: PipePool, otherFinished: Bool = false) -> Outcome {
+        closingAfter = otherFinished
         var moved = false
         do {
             if !splicing {
@@ -85,7 +88,8 @@ struct RelayDirection {
     /// Half-close: once the source is done and everything is passed on, the destination learns it.
     private mutating func finishHalf(_ destination: Int32, _ moved: Bool) -> Outcome {
         if sourceEOF && pending == 0 && !shutDestination {
-            Socket.shutdownWrite(destination)
+            // Both directions done: the close that follows tells the peer; a shutdown first is a wasted call.
+            if !closingAfter { Socket.shutdownWrite(destination) }
             shutDestination = true
             return .progress
         }

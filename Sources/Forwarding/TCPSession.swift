@@ -87,7 +87,7 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
     func upstreamEvent(_ connection: UpstreamConnection, _ events: UInt32) {
         guard connection === upstream else { return }
         if connection.connecting {
-            let error = connection.finishConnect()
+            let error = connection.finishConnect(events)
             if error != 0 { failUpstream(errno: error) } else { becameConnected() }
             return
         }
@@ -103,8 +103,8 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
     /// Pumps both directions, then waits for whichever side can move next.
     private func relay() {
         guard let up = upstream, !closed else { return }
-        let a = toUpstream.pump(from: fd, to: up.fd, pipes: worker.pipes)
-        let b = toClient.pump(from: up.fd, to: fd, pipes: worker.pipes)
+        let a = toUpstream.pump(from: fd, to: up.fd, pipes: worker.pipes, otherFinished: toClient.finished)
+        let b = toClient.pump(from: up.fd, to: fd, pipes: worker.pipes, otherFinished: toUpstream.finished)
         if a == .failed || b == .failed || (toUpstream.finished && toClient.finished) {
             close()
             return
