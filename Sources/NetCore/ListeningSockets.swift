@@ -15,7 +15,9 @@ public struct ListeningSockets: Sendable {
             switch self {
             case .bind(let address, let error):
                 var text = "cannot listen on \(address): \(error.reason)"
-                if error.errno == EADDRINUSE, let port = address.port {
+                if error.errno == EADDRINUSE, let port = address.port, PortTable.heldOnlyByConnections(port: Int(port)) {
+                    text = "cannot listen on \(address): " + PortTable.ephemeralAdvice(Int(port))
+                } else if error.errno == EADDRINUSE, let port = address.port {
                     text += " (another process holds port \(port); `ss -ltnp 'sport = :\(port)'` shows which)"
                 } else if error.errno == EACCES {
                     text += " (ports below 1024 need privileges)"
@@ -35,7 +37,7 @@ public struct ListeningSockets: Sendable {
         }
         if !reusePort || workers == 1 {
             let fd: Int32
-            do { fd = try Socket.listen(on: address) } catch { throw Failure.bind(address, error) }
+            do { fd = try Socket.listenWaitingForConnections(on: address) } catch { throw Failure.bind(address, error) }
             let bound = Socket.localAddress(fd) ?? address
             return ListeningSockets(perWorker: Array(repeating: fd, count: workers), shared: workers > 1,
                                     inherited: false, address: bound)
@@ -44,7 +46,7 @@ public struct ListeningSockets: Sendable {
         // word; bind once without it first so "address in use" is still reported.
         var target = address
         if address.port != 0 {
-            do { Posix.close(try Socket.listen(on: address)) } catch { throw Failure.bind(address, error) }
+            do { Posix.close(try Socket.listenWaitingForConnections(on: address)) } catch { throw Failure.bind(address, error) }
         }
         var fds: [Int32] = []
         for _ in 0..<workers {

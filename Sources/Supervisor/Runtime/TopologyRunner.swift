@@ -58,8 +58,11 @@ final class TopologyRunner {
         guard let port = instance.port, instance.listenFD < 0 else { return }
         let address = try SocketAddress.resolve(topology.host, port: UInt16(port))
         do {
-            instance.listenFD = try Socket.listen(on: address)
+            instance.listenFD = try Socket.listenWaitingForConnections(on: address)
         } catch {
+            if error.errno == EADDRINUSE, PortTable.heldOnlyByConnections(port: port) {
+                throw RuntimeFailure("cannot listen on \(address) for \(instance.name): " + PortTable.ephemeralAdvice(port))
+            }
             throw RuntimeFailure("cannot listen on \(address) for \(instance.name): \(error.reason)")
         }
     }

@@ -32,11 +32,13 @@ extension TopologyLoader {
         do {
             // SO_REUSEADDR (always set by Socket.listen) so a port in TIME_WAIT from a previous run counts
             // as free; listening, not just binding, so a socket bound by another process conflicts too.
-            let fd = try Socket.listen(on: address, backlog: 1)
+            let fd = try Socket.listenWaitingForConnections(on: address, backlog: 1)
             Posix.close(fd)
             return nil
         } catch {
             switch error.errno {
+            case EADDRINUSE where PortTable.heldOnlyByConnections(port: port):
+                return BindProblem(reason: PortTable.ephemeralAdvice(port), advice: "")
             case EADDRINUSE:
                 let who = PortOwner.find(port: port).map { "by pid \($0.pid) (\($0.command))" }
                     ?? "by another process (not visible from here)"

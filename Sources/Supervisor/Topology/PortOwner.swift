@@ -1,3 +1,4 @@
+import NetCore
 /// Finds the process listening on a TCP port, the way `ss -ltnp` does: the listening socket's inode
 /// from /proc/net/tcp{,6}, then the process with an fd linked to `socket:[inode]`. Only processes this
 /// user may inspect are found; the caller says so when none is.
@@ -23,22 +24,7 @@ struct PortOwner: Equatable {
         return nil
     }
 
-    /// Inodes of sockets in LISTEN state (0A) on `port`, on any local address, IPv4 and IPv6.
-    static func listeningInodes(port: Int) -> [String] {
-        var inodes: [String] = []
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = RawFiles.text(table) else { continue }
-            // "  sl  local_address rem_address   st tx_queue:rx_queue tr:tm->when retrnsmt   uid  timeout inode"
-            for line in text.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                guard fields.count > 9, fields[3] == "0A",
-                      let portHex = fields[1].split(separator: ":").last, Int(portHex, radix: 16) == port,
-                      fields[9] != "0" else { continue }
-                inodes.append(String(fields[9]))
-            }
-        }
-        return inodes
-    }
+    static func listeningInodes(port: Int) -> [String] { PortTable.listeningInodes(port: port) }
 }
 
 private extension String {

@@ -1,0 +1,64 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+@testable import NetCore
+
+/// Ports 44444 and 18000 lie in Linux's ephemeral range, so an outgoing connection can hold one as its
+/// local end for a while: binding must wait for that, but not for a real listener.
+@Suite struct EphemeralPortTests {
+    /// An outgoing connection from 127.0.0.1:`port` to a listener of ours.
+    func connectionFrom(port: UInt16, to server: Int32) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try SocketAddress.loopback(port: port).withSockaddr { sa, len in
+            if bind(fd, sa, len) != 0 { throw SystemError.last("bind") }
+        }
+        let target = try #require(Socket.localAddress(server))
+        try target.withSockaddr { sa, len in
+            if Glibc.connect(fd, sa, len) != 0 { throw SystemError.last("connect") }
+        }
+        return fd
+    }
+
+    @Test func portHeldByAConnection_isWaitedFor_andThenListenedOn() throws {
+        let server = try Socket.listen(on: .loopback(port: 0))
+        defer { Posix.close(server) }
+        // A free port: bound once and released.
+        let probe = try Socket.listen(on: .loopback(port: 0))
+        let port = try #require(Socket.localAddress(probe)?.port)
+        Posix.close(probe)
+        let client = try connectionFrom(port: port, to: server)
+        var peer = sockaddr_storage()
+        try? Posix.setNonBlocking(server, false)
+        let accepted = try #require(try Posix.accept(server, &peer))
+
+        #expect(PortTable.heldOnlyByConnections(port: Int(port)))
+        #expect(throws: SystemError.self) { _ = try Socket.listen(on: .loopback(port: port)) }
+
+        let released = Atomic<Bool>(false)
+        let closer = OSThread.start(name: "closer") {
+            usleep(300_000)
+            Posix.close(accepted)   // the peer closes first, so our side does not linger in TIME_WAIT
+            usleep(50_000)
+            Posix.close(client)
+            released.store(true, ordering: .relaxed)
+        }
+        let fd = try Socket.listenWaitingForConnections(on: .loopback(port: port), waitMs: 5_000)
+        let wasReleased = released.load(ordering: .relaxed)
+        #expect(wasReleased)
+        #expect(Socket.isListening(fd))
+        Posix.close(fd)
+        closer.join()
+    }
+
+    @Test func portHeldByAListener_failsAtOnce() throws {
+        let holder = try Socket.listen(on: .loopback(port: 0))
+        defer { Posix.close(holder) }
+        let port = try #require(Socket.localAddress(holder)?.port)
+        #expect(!PortTable.heldOnlyByConnections(port: Int(port)))
+        #expect(!PortTable.listeningInodes(port: Int(port)).isEmpty)
+        let started = Date()
+        #expect(throws: SystemError.self) { _ = try Socket.listenWaitingForConnections(on: .loopback(port: port), waitMs: 5_000) }
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+}
