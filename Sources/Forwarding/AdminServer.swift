@@ -28,19 +28,14 @@ final class AdminServer {
     }
 }
 
-final class AdminConnection: FDHandler {
-    private unowned let loop: EventLoop
+final class AdminConnection: OneShotConnection {
     private let api: AdminAPI
     private let input = ByteBuffer(capacity: 4096)
     private var parser = HTTPRequestParser()
-    private var output: [UInt8] = []
-    private var sent = 0
-    private var closed = false
 
     init(fd: Int32, loop: EventLoop, api: AdminAPI) {
-        self.loop = loop
         self.api = api
-        super.init(fd: fd)
+        super.init(fd: fd, loop: loop)
     }
 
     func start() {
@@ -49,8 +44,8 @@ final class AdminConnection: FDHandler {
     }
 
     override func handleEvent(_ events: UInt32) {
-        if !output.isEmpty {
-            write()
+        if isAnswering {
+            continueAnswer()
             return
         }
         do {
@@ -85,29 +80,8 @@ final class AdminConnection: FDHandler {
     private func reply(_ status: Int, _ body: String, _ type: String) {
         let bytes = Array(body.utf8)
         let head = "HTTP/1.1 \(status) \(HTTPStatus(status).reason)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
-        output = Array(head.utf8) + bytes
-        write()
-    }
-
-    private func write() {
-        while sent < output.count {
-            let n = output[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EAGAIN { _ = loop.setInterest(self, events: Events.writable); return }
-                close()
-                return
-            }
-            sent += n
-        }
-        close()
+        answer(Array(head.utf8) + bytes)
     }
 
     override func timerFired(now: UInt64) { close() }
-
-    private func close() {
-        if closed { return }
-        closed = true
-        loop.deregister(self, closing: true)
-        Posix.close(fd)
-    }
 }

@@ -182,17 +182,14 @@ final class ControlServer {
 }
 
 /// One control client: reads a line, runs it, writes the answer, closes.
-final class ControlConnection: FDHandler {
+final class ControlConnection: OneShotConnection {
     private unowned let server: ControlServer
     private let input = ByteBuffer(capacity: 1024)
-    private var output: [UInt8] = []
-    private var sent = 0
-    private var closed = false
     private var answered = false
 
     init(fd: Int32, server: ControlServer) {
         self.server = server
-        super.init(fd: fd)
+        super.init(fd: fd, loop: server.eventLoop)
     }
 
     func start() {
@@ -200,8 +197,8 @@ final class ControlConnection: FDHandler {
     }
 
     override func handleEvent(_ events: UInt32) {
-        if !output.isEmpty {
-            write()
+        if isAnswering {
+            continueAnswer()
             return
         }
         if answered { close(); return }
@@ -231,28 +228,6 @@ final class ControlConnection: FDHandler {
     }
 
     private func send(_ reply: [String: Any]) {
-        if closed { return }
-        output = ControlProtocol.encode(reply)
-        write()
-    }
-
-    private func write() {
-        while sent < output.count {
-            let n = output[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EAGAIN { _ = server.eventLoop.setInterest(self, events: Events.writable); return }
-                close()
-                return
-            }
-            sent += n
-        }
-        close()
-    }
-
-    private func close() {
-        if closed { return }
-        closed = true
-        server.eventLoop.deregister(self, closing: true)
-        Posix.close(fd)
+        answer(ControlProtocol.encode(reply))
     }
 }
