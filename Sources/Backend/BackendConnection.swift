@@ -69,7 +69,7 @@ final class BackendConnection: FDHandler, DrainableConnection {
     private func readAvailable() {
         while true {
             do {
-                switch try input.read(from: fd, chunk: 4096) {
+                switch try input.receive(from: fd, chunk: 4096) {
                 case .wouldBlock:
                     return
                 case .processed(0):

@@ -83,7 +83,7 @@ enum ThreadServer {
             Socket.setTimeouts(fd, receiveMs: waitMs, sendMs: settings.sendTimeout.milliseconds)
             server.setIdle(fd, idle)
             if idle && server.isDraining { return }
-            let result = try? input.read(from: fd, chunk: 4096)
+            let result = try? input.receive(from: fd, chunk: 4096)
             server.setIdle(fd, false)
             switch result {
             case .processed(let n) where n > 0:

@@ -49,7 +49,7 @@ final class AdminConnection: OneShotConnection {
             return
         }
         do {
-            switch try input.read(from: fd, chunk: 4096) {
+            switch try input.receive(from: fd, chunk: 4096) {
             case .wouldBlock: return
             case .processed(0): close(); return
             case .processed: break

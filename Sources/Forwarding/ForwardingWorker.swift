@@ -14,7 +14,7 @@ final class ForwardingWorker: LoopWorker {
     var rewriter: MessageRewriter
     var rng: FastRandom
     private(set) lazy var connectionPool = ConnectionPool(worker: self)
-    private(set) lazy var pipes = PipePool()
+    private(set) lazy var relayPool = RelayPool()
     /// Per route: the snapshot of its pool this worker routes with (replaced when the pool changes).
     private var routeSnapshots: [PoolSnapshot]
     private var listener: Listener?

@@ -219,7 +219,7 @@ extension HTTPSession {
     private func readUpstream(_ up: UpstreamConnection) {
         while up.input.readableBytes < Self.highWater {
             do {
-                switch try up.input.read(from: up.fd, chunk: 16 * 1024) {
+                switch try up.input.receive(from: up.fd, chunk: 16 * 1024) {
                 case .wouldBlock:
                     return
                 case .processed(0):

@@ -90,7 +90,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
         // While a request body is being forwarded, only read as much as the upstream can take.
         while input.readableBytes < 64 * 1024 {
             do {
-                switch try input.read(from: fd, chunk: 16 * 1024) {
+                switch try input.receive(from: fd, chunk: 16 * 1024) {
                 case .wouldBlock: return
                 case .processed(0):
                     peerClosed = true

@@ -2,20 +2,30 @@ import Glibc
 import NetCore
 
 /// A TCP-mode connection (the seeds' balancer): each new connection goes to the next upstream and bytes
-/// are relayed both ways with splice(2), no HTTP parsing. Each side's half-close is passed on.
-final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
+/// are relayed both ways, no HTTP parsing. Each side's half-close is passed on.
+///
+/// Both sockets are registered once, edge-triggered, for reading and writing; readiness is tracked in
+/// `SocketReadiness`, so a tunnel costs no epoll_ctl after its two registrations and no call that
+/// would only return EAGAIN.
+final class TCPSession: FDHandler, DrainableConnection {
     private unowned(unsafe) let worker: ForwardingWorker
     private var peer: sockaddr_storage
-    private var upstream: UpstreamConnection?
+    private var upstream: TunnelUpstream?
     private var snapshot: PoolSnapshot
     private var tried: UInt64 = 0
     private var attempts = 0
+    /// A freshly accepted socket can take bytes; whether the request is there yet, its first event says.
+    private var client = SocketReadiness(writable: true)
+    private var server = SocketReadiness()
     private var toUpstream = RelayDirection()
     private var toClient = RelayDirection()
     private var connected = false
     private var closed = false
+    private var idleDeadlineSet = false
     private let startedAt: UInt64
     var slot = -1
+
+    static let tunnelEvents = Events.readable | Events.writable | Events.readHangup | Events.edgeTriggered
 
     init(fd: Int32, peer: UnsafePointer<sockaddr_storage>, worker: ForwardingWorker) {
         self.worker = worker
@@ -26,6 +36,7 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
     }
 
     func start() {
+        do { try worker.loop.register(self, events: Self.tunnelEvents) } catch { close(); return }
         connectNext()
     }
 
@@ -43,13 +54,12 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
         do {
             let (fd, inProgress) = try Socket.connect(to: up.address)
             Socket.setNoDelay(fd)
-            let c = UpstreamConnection(fd: fd, upstream: up, worker: worker)
-            c.client = self
+            let c = TunnelUpstream(fd: fd, upstream: up, session: self)
             upstream = c
             up.active.add(1, ordering: .relaxed)
+            do { try worker.loop.register(c, events: Self.tunnelEvents) } catch { failUpstream(errno: error.errno); return }
             if inProgress {
                 c.connecting = true
-                if !c.setInterest(Events.writable) { failUpstream(errno: EIO); return }
                 worker.loop.setDeadline(c, worker.loop.now &+ worker.settings.connectTimeout.nanos)
             } else {
                 becameConnected()
@@ -67,12 +77,14 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
         c.upstream.active.subtract(1, ordering: .relaxed)
         c.upstream.stats[worker.index].failures.add(1, ordering: .relaxed)
         worker.service.markDown(c.upstream, reason: "connect: \(String(cString: strerror(errno)))", now: worker.loop.now)
-        c.close()
+        closeUpstream(c)
+        server = SocketReadiness()
         connectNext()
     }
 
     private func becameConnected() {
         connected = true
+        server.writable = true
         worker.loop.cancelDeadline(upstream!)
         relay()
     }
@@ -80,53 +92,53 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
     // MARK: events
 
     override func handleEvent(_ events: UInt32) {
+        client.update(events)
         if connected { relay() }
         else if events & (Events.hangup | Events.error) != 0 { close() }
     }
 
-    func upstreamEvent(_ connection: UpstreamConnection, _ events: UInt32) {
-        guard connection === upstream else { return }
-        if connection.connecting {
-            let error = connection.finishConnect(events)
+    func upstreamEvent(_ events: UInt32) {
+        guard let c = upstream else { return }
+        // Whatever else this event reports (a server that speaks first) must be kept: with edge
+        // triggering it will not be reported again.
+        server.update(events)
+        if c.connecting {
+            c.connecting = false
+            let error = Socket.connectError(c.fd, events: events)
             if error != 0 { failUpstream(errno: error) } else { becameConnected() }
             return
         }
         relay()
     }
 
-    func upstreamTimedOut(_ connection: UpstreamConnection) {
-        if connection.connecting { failUpstream(errno: ETIMEDOUT) } else { close() }
+    func upstreamTimedOut() {
+        if let c = upstream, c.connecting { failUpstream(errno: ETIMEDOUT) } else { close() }
     }
 
     override func timerFired(now: UInt64) { close() }   // idle for the whole client timeout
 
-    /// Pumps both directions, then waits for whichever side can move next.
+    /// Moves whatever both directions allow; readiness flags make a direction with nothing to do free.
     private func relay() {
-        guard let up = upstream, !closed else { return }
-        let a = toUpstream.pump(from: fd, to: up.fd, pipes: worker.pipes, otherFinished: toClient.finished)
-        let b = toClient.pump(from: up.fd, to: fd, pipes: worker.pipes, otherFinished: toUpstream.finished)
+        guard connected, !closed, let up = upstream else { return }
+        let pool = worker.relayPool
+        let a = toUpstream.pump(from: fd, &client, to: up.fd, &server, pool: pool, otherFinished: toClient.finished)
+        let b = toClient.pump(from: up.fd, &server, to: fd, &client, pool: pool, otherFinished: toUpstream.finished)
         if a == .failed || b == .failed || (toUpstream.finished && toClient.finished) {
             close()
             return
         }
-        var clientEvents: UInt32 = 0
-        var upstreamEvents: UInt32 = 0
-        if toUpstream.wantsRead { clientEvents |= Events.readable }
-        if toClient.wantsWrite { clientEvents |= Events.writable }
-        if toClient.wantsRead { upstreamEvents |= Events.readable }
-        if toUpstream.wantsWrite { upstreamEvents |= Events.writable }
-        if !worker.loop.setInterest(self, events: clientEvents | Events.readHangup) || !up.setInterest(upstreamEvents | Events.readHangup) {
-            close()
-            return
-        }
-        if a == .progress || b == .progress || !registeredDeadline {
-            registeredDeadline = true
+        if a == .progress || b == .progress || !idleDeadlineSet {
+            idleDeadlineSet = true
             worker.loop.setDeadline(self, worker.loop.now &+ worker.settings.clientIdleTimeout.nanos)
         }
     }
-    private var registeredDeadline = false
 
     func drain() { }   // a tunnel ends when its peers end it; shutdown's deadline bounds the wait
+
+    private func closeUpstream(_ c: TunnelUpstream) {
+        worker.loop.deregister(c, closing: true)
+        Posix.close(c.fd)
+    }
 
     private func close() {
         if closed { return }
@@ -137,11 +149,10 @@ final class TCPSession: FDHandler, DrainableConnection, UpstreamClient {
             let micros = (worker.loop.now &- startedAt) / 1000
             up.upstream.stats[worker.index].record(status: 0, micros: micros, bytes: toClient.bytes)
             log(upstream: up.upstream, note: nil)
-            up.client = nil
-            up.close()
+            closeUpstream(up)
         }
-        toUpstream.release(to: worker.pipes)
-        toClient.release(to: worker.pipes)
+        toUpstream.release(to: worker.relayPool)
+        toClient.release(to: worker.relayPool)
         worker.loop.deregister(self, closing: true)
         Posix.close(fd)
         worker.sessionClosed(self)

@@ -245,7 +245,7 @@ final class ThreadedConnection {
             for side in 0..<2 where open[side] && fds[side].revents != 0 {
                 let from = side == 0 ? fd : upFD
                 let to = side == 0 ? upFD : fd
-                let n = Glibc.read(from, &buf, buf.count)
+                let n = Glibc.recv(from, &buf, buf.count, 0)
                 if n <= 0 {
                     open[side] = false
                     Socket.shutdownWrite(to)
@@ -268,7 +268,7 @@ final class ThreadedConnection {
     // MARK: helpers
 
     private func read(_ fd: Int32, into b: ByteBuffer) -> Bool {
-        guard let r = try? b.read(from: fd, chunk: 16384), case .processed(let n) = r, n > 0 else { return false }
+        guard let r = try? b.receive(from: fd, chunk: 16384), case .processed(let n) = r, n > 0 else { return false }
         return true
     }
 

@@ -47,12 +47,10 @@ final class UpstreamConnection: FDHandler {
         }
     }
 
-    /// Whether the non-blocking connect succeeded (call on its first event); the errno if not. An event
-    /// without error or hang-up means connected on Linux, so SO_ERROR is read only when one is flagged.
+    /// Whether the non-blocking connect succeeded (call on its first event); the errno if not.
     func finishConnect(_ events: UInt32) -> Int32 {
         connecting = false
-        if events & (Events.error | Events.hangup) == 0 { return 0 }
-        return Socket.pendingError(fd)
+        return Socket.connectError(fd, events: events)
     }
 
     @inline(__always)

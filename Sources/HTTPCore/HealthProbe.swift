@@ -59,7 +59,7 @@ public final class HealthProbe: FDHandler {
             return
         }
         do {
-            switch try buffer.read(from: fd, chunk: 512) {
+            switch try buffer.receive(from: fd, chunk: 512) {
             case .wouldBlock: return
             case .processed(0): finish(false, "closed before answering")
             case .processed: checkStatus()

@@ -124,11 +124,11 @@ public final class ByteBuffer {
         writerIndex += Decimal.writeHex(value, to: base + writerIndex)
     }
 
-    /// Reads from `fd` into the free space, growing by `chunk` when full. Returns bytes read, 0 at EOF.
+    /// Receives from socket `fd` into the free space, growing by `chunk` when full. Returns bytes read, 0 at EOF.
     @inline(__always)
-    public func read(from fd: Int32, chunk: Int) throws(SystemError) -> IOResult {
+    public func receive(from fd: Int32, chunk: Int) throws(SystemError) -> IOResult {
         if writableBytes < 512 { reserve(chunk) }
-        let r = try Posix.read(fd, base + writerIndex, capacity - writerIndex)
+        let r = try Posix.receive(fd, base + writerIndex, capacity - writerIndex)
         if case .processed(let n) = r { writerIndex += n }
         return r
     }

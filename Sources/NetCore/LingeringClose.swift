@@ -18,7 +18,7 @@ public enum LingeringClose {
         while true {
             scratch.clear()
             do {
-                switch try scratch.read(from: fd, chunk: 4096) {
+                switch try scratch.receive(from: fd, chunk: 4096) {
                 case .wouldBlock: return false
                 case .processed(0): return true
                 case .processed: continue

@@ -21,6 +21,13 @@ public enum Posix {
         try retrying("read") { Glibc.read(fd, pointer, count) }
     }
 
+    /// `read` for sockets: recv(2) goes straight to the protocol, skipping the file layer's position
+    /// lock and permission hooks that read(2) passes through (measurably cheaper per call).
+    @inlinable @inline(__always)
+    public static func receive(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) throws(SystemError) -> IOResult {
+        try retrying("recv") { Glibc.recv(fd, pointer, count, 0) }
+    }
+
     @inlinable @inline(__always)
     public static func write(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) throws(SystemError) -> IOResult {
         try retrying("write") { Glibc.write(fd, pointer, count) }

@@ -62,6 +62,14 @@ public enum Socket {
         return fd
     }
 
+    /// How a non-blocking connect ended, from its first event: 0 when connected, else the errno. An event
+    /// without error or hang-up means connected on Linux, so SO_ERROR is read only when one is flagged.
+    @inline(__always)
+    public static func connectError(_ fd: Int32, events: UInt32) -> Int32 {
+        if events & (Events.error | Events.hangup) == 0 { return 0 }
+        return pendingError(fd)
+    }
+
     /// The error a non-blocking connect finished with (SO_ERROR), 0 on success.
     public static func pendingError(_ fd: Int32) -> Int32 {
         var value: Int32 = 0

@@ -58,7 +58,8 @@ import Testing
         #expect(!PortTable.heldOnlyByConnections(port: Int(port)))
         #expect(!PortTable.listeningInodes(port: Int(port)).isEmpty)
         let started = Date()
-        #expect(throws: SystemError.self) { _ = try Socket.listenWaitingForConnections(on: .loopback(port: port), waitMs: 5_000) }
-        #expect(Date().timeIntervalSince(started) < 1)
+        // "At once" against a 20 s wait: generous, because a loaded CI machine is slow to scan /proc.
+        #expect(throws: SystemError.self) { _ = try Socket.listenWaitingForConnections(on: .loopback(port: port), waitMs: 20_000) }
+        #expect(Date().timeIntervalSince(started) < 5)
     }
 }

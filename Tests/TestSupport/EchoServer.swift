@@ -78,7 +78,7 @@ public final class EchoServer: @unchecked Sendable {
         while !stopped.load(ordering: .relaxed) {
             var result = parser.parse(input.readable)
             while result == .needMore {
-                guard let r = try? input.read(from: fd, chunk: 16384), case .processed(let n) = r, n > 0 else { return }
+                guard let r = try? input.receive(from: fd, chunk: 16384), case .processed(let n) = r, n > 0 else { return }
                 result = parser.parse(input.readable)
             }
             guard result == .complete else { return }
@@ -92,7 +92,7 @@ public final class EchoServer: @unchecked Sendable {
             var body: [UInt8] = []
             if head.contentLength > 0 {
                 while input.readableBytes < head.contentLength {
-                    guard let r = try? input.read(from: fd, chunk: 16384), case .processed(let n) = r, n > 0 else { return }
+                    guard let r = try? input.receive(from: fd, chunk: 16384), case .processed(let n) = r, n > 0 else { return }
                 }
                 body = Array(UnsafeBufferPointer(start: input.readPointer, count: head.contentLength))
                 input.consume(head.contentLength)
@@ -107,7 +107,7 @@ public final class EchoServer: @unchecked Sendable {
                     case .invalid: return
                     }
                     if done { break }
-                    guard let rr = try? input.read(from: fd, chunk: 16384), case .processed(let n) = rr, n > 0 else { return }
+                    guard let rr = try? input.receive(from: fd, chunk: 16384), case .processed(let n) = rr, n > 0 else { return }
                 }
             }
             let method = head.method

@@ -203,7 +203,7 @@ final class ControlConnection: OneShotConnection {
         }
         if answered { close(); return }
         do {
-            switch try input.read(from: fd, chunk: 1024) {
+            switch try input.receive(from: fd, chunk: 1024) {
             case .wouldBlock: return
             case .processed(0): close(); return
             case .processed: break
