@@ -11,11 +11,17 @@ final class BackendWorker: LoopWorker {
     let limits = HTTPLimits.default
     private let date = DateCache()
     private var listener: Listener?
-    private let connections = ConnectionTable()
+    private let connections: ConnectionTable
+    private let spreader: ConnectionSpreader?
+    private let index: Int
     var draining: Bool { connections.draining }
 
-    init(loop: EventLoop, site: SiteConfig, settings: ServerSettings) {
+    /// `spreader`: set when several loops share one socket (this is loop `index`).
+    init(loop: EventLoop, index: Int = 0, spreader: ConnectionSpreader? = nil, site: SiteConfig, settings: ServerSettings) {
         self.loop = loop
+        self.index = index
+        self.spreader = spreader
+        connections = ConnectionTable(load: spreader?.slots[index])
         self.settings = settings
         responder = StaticResponder(site: site, date: date, maxTarget: limits.maxRequestLine)
         log = settings.quiet ? nil : LogSink(fd: 1)
@@ -28,7 +34,8 @@ final class BackendWorker: LoopWorker {
     }
 
     func listen(on fd: Int32, shared: Bool) throws(SystemError) {
-        let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared) { [unowned self] client, peer in
+        let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared,
+                                spreader: spreader, index: index) { [unowned self] client, peer in
             self.accept(client, peer)
         }
         try listener.start()

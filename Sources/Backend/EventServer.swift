@@ -6,8 +6,9 @@ import NetCore
 enum EventServer {
     static func run(sockets: ListeningSockets, site: SiteConfig, settings: ServerSettings, workers: Int) throws -> Int32 {
         let group = try WorkerGroup(count: workers, name: "worker")
+        let spreader = sockets.shared && workers > 1 ? ConnectionSpreader(loops: workers) : nil
         try group.start { loop, i in
-            let worker = BackendWorker(loop: loop, site: site, settings: settings)
+            let worker = BackendWorker(loop: loop, index: i, spreader: spreader, site: site, settings: settings)
             try worker.listen(on: sockets.perWorker[i], shared: sockets.shared)
             return worker
         }

@@ -26,8 +26,9 @@ public final class ForwardingService: @unchecked Sendable {
     /// Starts one worker per loop, each accepting on its socket.
     public func start(group: WorkerGroup, sockets: ListeningSockets) throws {
         self.group = group
+        let spreader = sockets.shared && group.loops.count > 1 ? ConnectionSpreader(loops: group.loops.count) : nil
         try group.start { [self] loop, i in
-            let worker = ForwardingWorker(loop: loop, index: i, service: self)
+            let worker = ForwardingWorker(loop: loop, index: i, service: self, spreader: spreader)
             try worker.listen(on: sockets.perWorker[i], shared: sockets.shared)
             return worker
         }

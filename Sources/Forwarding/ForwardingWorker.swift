@@ -18,12 +18,16 @@ final class ForwardingWorker: LoopWorker {
     /// Per route: the snapshot of its pool this worker routes with (replaced when the pool changes).
     private var routeSnapshots: [PoolSnapshot]
     private var listener: Listener?
-    private let sessions = ConnectionTable()
+    private let sessions: ConnectionTable
+    private let spreader: ConnectionSpreader?
     var draining: Bool { sessions.draining }
 
-    init(loop: EventLoop, index: Int, service: ForwardingService) {
+    /// `spreader`: set when several loops share one socket.
+    init(loop: EventLoop, index: Int, service: ForwardingService, spreader: ConnectionSpreader?) {
         self.loop = loop
         self.index = index
+        self.spreader = spreader
+        sessions = ConnectionTable(load: spreader?.slots[index])
         self.service = service
         settings = service.settings
         log = settings.quiet ? nil : LogSink(fd: 1)
@@ -51,7 +55,8 @@ final class ForwardingWorker: LoopWorker {
     }
 
     func listen(on fd: Int32, shared: Bool) throws(SystemError) {
-        let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared) { [unowned self] client, peer in
+        let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared,
+                                spreader: spreader, index: index) { [unowned self] client, peer in
             self.accept(client, peer)
         }
         try listener.start()

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A connection a worker keeps in its table and can ask to finish up (graceful shutdown).
 public protocol DrainableConnection: AnyObject {
     /// Its index in the table (kept by the table).
@@ -12,14 +14,19 @@ public final class ConnectionTable {
     private var items: [DrainableConnection] = []
     public private(set) var draining = false
     private var onDrained: (() -> Void)?
+    /// Where other loops see how many connections this one holds (when a spreader evens them out).
+    private let load: LoadSlot?
 
-    public init() {}
+    public init(load: LoadSlot? = nil) {
+        self.load = load
+    }
 
     public var count: Int { items.count }
 
     public func add(_ c: DrainableConnection) {
         c.slot = items.count
         items.append(c)
+        load?.connections.add(1, ordering: .relaxed)
     }
 
     public func remove(_ c: DrainableConnection) {
@@ -32,6 +39,7 @@ public final class ConnectionTable {
         }
         items.removeLast()
         c.slot = -1
+        load?.connections.subtract(1, ordering: .relaxed)
         if draining && items.isEmpty { fireDrained() }
     }
 

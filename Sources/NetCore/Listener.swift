@@ -10,20 +10,27 @@ public final class Listener: FDHandler {
     private let ownsSocket: Bool
     private let shared: Bool
     private var peer = sockaddr_storage()
+    private let spreader: ConnectionSpreader?
+    private let index: Int
     public private(set) var isOpen = false
 
     /// `ownsSocket`: close the fd when the listener closes (false for a socket shared with other loops).
-    public init(fd: Int32, loop: EventLoop, shared: Bool, ownsSocket: Bool, onAccept: @escaping AcceptHandler) {
+    /// `spreader`: the loops sharing the socket even out their connections through it; this is loop `index`.
+    public init(fd: Int32, loop: EventLoop, shared: Bool, ownsSocket: Bool,
+                spreader: ConnectionSpreader? = nil, index: Int = 0, onAccept: @escaping AcceptHandler) {
         self.loop = loop
         self.onAccept = onAccept
         self.ownsSocket = ownsSocket
         self.shared = shared
+        self.spreader = spreader
+        self.index = index
         super.init(fd: fd)
     }
 
     public func start() throws(SystemError) {
         try loop.register(self, events: Events.readable | (shared ? Events.exclusive : 0))
         isOpen = true
+        spreader?.register(index, loop: loop, adopt: onAccept)
     }
 
     public override func handleEvent(_ events: UInt32) {
@@ -42,6 +49,9 @@ public final class Listener: FDHandler {
                 return
             }
             guard let client else { return }
+            if let spreader, let target = spreader.lessLoaded(than: index), spreader.handOff(client, &peer, to: target) {
+                continue
+            }
             withUnsafePointer(to: &peer) { onAccept(client, $0) }
         }
     }
