@@ -55,6 +55,9 @@ final class ForwardingWorker: LoopWorker {
     }
 
     func listen(on fd: Int32, shared: Bool) throws(SystemError) {
+        // Accepted sockets inherit TCP_NODELAY from the listener on Linux: set once here instead of once
+        // per tunnel (a relay must not hold a small segment back waiting for an ACK).
+        if service.mode == .tcp { Socket.setNoDelay(fd) }
         let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared,
                                 spreader: spreader, index: index) { [unowned self] client, peer in
             self.accept(client, peer)
@@ -74,7 +77,6 @@ final class ForwardingWorker: LoopWorker {
             sessions.add(session)
             session.start()
         case .tcp:
-            Socket.setNoDelay(fd)
             let session = TCPSession(fd: fd, peer: peer, worker: self)
             sessions.add(session)
             session.start()

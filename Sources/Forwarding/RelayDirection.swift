@@ -84,7 +84,9 @@ struct RelayDirection {
                 moved = true
                 // A full block means more is coming: this direction is a bulk transfer.
                 if n == Self.copyLimit { spliceWanted = true }
-                else if !src.hungUp { src.readable = false }   // a short read drained the socket
+                else if src.broken { }                            // read on: the next call says how it ended
+                else if src.finReceived { sourceEOF = true }      // drained up to the FIN: no read of 0 needed
+                else { src.readable = false }                     // a short read drained the socket
             }
         }
     }
