@@ -371,7 +371,7 @@ settings: ROUNDS=$ROUNDS DURATION=${DURATION}s AB_REQUESTS=$AB_REQUESTS WARMUP=$
 backends: one nginx (worker_processes 1) on $BACKEND_COUNT ports serving www/; workers = our --workers = HAProxy nbthread = nginx-proxy worker_processes
 http: balancer vs HAProxy mode http (roundrobin, http-reuse always); tcp: balancer --mode tcp vs HAProxy mode tcp; proxy: proxy vs nginx proxy_pass (upstream keepalive 64)
 wrk = keep-alive, wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s --latency; ab = no keep-alive, ab -q -c $AB_CONC -n $AB_REQUESTS
-medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); p99 in ms (lower is better); fail = failed+non-2xx+socket errors summed over rounds (theirs/ours)"
+medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = median over rounds of each round's ours/theirs (the two ran back to back); p99 in ms (lower is better); fail = failed+non-2xx+socket errors summed over rounds (theirs/ours)"
 
     local md="$RESULTS_MD.tmp"
     mkdir -p "$RESULTS_DIR"
@@ -382,20 +382,20 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); p99 in ms (lo
         echo
         sed 's/^/- /' <<<"$header"
         echo
-        echo "| mode | workers | tool | path | theirs | theirs req/s | ours req/s | ratio | theirs p99 ms | ours p99 ms | fail t/o | runs req/s theirs / ours | runs p99 ms theirs / ours |"
-        echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---|---|---|"
+        echo "| mode | workers | tool | path | theirs | theirs req/s | ours req/s | ratio | paired | theirs p99 ms | ours p99 ms | fail t/o | runs req/s theirs / ours | runs p99 ms theirs / ours |"
+        echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|"
     } >"$md"
 
     echo
     echo "================ balancer/proxy vs HAProxy/nginx ================"
     echo "$header"
     echo
-    local fmt='%-5s %-7s %-4s %-20s %-7s %11s %11s %6s %10s %9s %-9s %s\n'
+    local fmt='%-5s %-7s %-4s %-20s %-7s %11s %11s %6s %6s %10s %9s %-9s %s\n'
     # shellcheck disable=SC2059
-    printf "$fmt" mode workers tool path theirs "theirs r/s" "ours r/s" ratio "theirs p99" "ours p99" "fail t/o" \
+    printf "$fmt" mode workers tool path theirs "theirs r/s" "ours r/s" ratio paired "theirs p99" "ours p99" "fail t/o" \
         "runs: req/s theirs | ours ; p99 ms theirs | ours"
 
-    local mode w row tool path kt ko mt mo pt po runs_r runs_p fail
+    local mode w row tool path kt ko mt mo pt po runs_r runs_p fail paired
     local -a rows
     for mode in $MODES; do
         mapfile -t rows < <(rows_of "$mode")
@@ -412,12 +412,13 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); p99 in ms (lo
                 # shellcheck disable=SC2086
                 runs_p="$(runs_ms ${P99[$kt]}) | $(runs_ms ${P99[$ko]})"
                 fail="${FAILS[$kt]}/${FAILS[$ko]}"
+                paired="$(paired_ratio "${RPS[$kt]}" "${RPS[$ko]}")"
                 # shellcheck disable=SC2059
                 printf "$fmt" "$mode" "$w" "$tool" "$path" "${THEIRS_OF[$mode]}" "$(fmt_int "$mt")" "$(fmt_int "$mo")" \
-                    "$(ratio "$mo" "$mt")" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$fail" "$runs_r ; $runs_p"
-                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+                    "$(ratio "$mo" "$mt")" "$paired" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$fail" "$runs_r ; $runs_p"
+                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
                     "$mode" "$w" "$tool" "$path" "${THEIRS_OF[$mode]}" "$(fmt_int "$mt")" "$(fmt_int "$mo")" \
-                    "$(ratio "$mo" "$mt")" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$fail" \
+                    "$(ratio "$mo" "$mt")" "$paired" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$fail" \
                     "${runs_r/|/\/}" "${runs_p/|/\/}" >>"$md"
             done
         done

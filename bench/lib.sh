@@ -235,6 +235,20 @@ fmt_int() { awk -v v="$1" 'BEGIN { if (v == "nan") print "x"; else printf "%.0f\
 fmt_k()  { awk -v v="$1" 'BEGIN { if (v == "nan") print "x"; else printf "%.1fk\n", v / 1000 }'; }
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "x"; else printf "%.2f\n", v }'; }
 ratio()  { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# Median over rounds of ours/theirs, each round's pair having run back to back: drift of a noisy VM
+# between rounds (often larger than the difference measured) cancels out of every round's ratio.
+paired_ratio() {   # "THEIRS RUNS..." "OURS RUNS..."
+    local -a t o r=()
+    read -r -a t <<<"$1"
+    read -r -a o <<<"$2"
+    local i
+    for ((i = 0; i < ${#t[@]} && i < ${#o[@]}; i++)); do
+        r+=("$(awk -v a="${o[i]}" -v b="${t[i]}" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "nan"; else printf "%.4f", a / b }')")
+    done
+    local m
+    m="$(median "${r[@]}")"
+    [[ $m == nan ]] && echo "n/a" || printf '%.2f' "$m"
+}
 runs_k()  { local v; for v in "$@"; do fmt_k "$v"; done | paste -sd' '; }    # per-run req/s, compact
 runs_ms() { local v; for v in "$@"; do fmt_ms "$v"; done | paste -sd' '; }   # per-run p99
 
