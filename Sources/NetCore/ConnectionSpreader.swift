@@ -44,6 +44,11 @@ public final class ConnectionSpreader: @unchecked Sendable {
         receivers.withLock { $0[index] = Receiver(loop: loop, adopt: adopt) }
     }
 
+    /// Loop `index` takes no more (its listener closed for a graceful stop).
+    public func unregister(_ index: Int) {
+        receivers.withLock { $0[index] = nil }
+    }
+
     /// The loop that should take a connection accepted by loop `index`, when it is not `index` itself.
     @inline(__always)
     public func lessLoaded(than index: Int) -> Int? {

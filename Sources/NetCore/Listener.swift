@@ -69,6 +69,7 @@ public final class Listener: FDHandler {
     public func close() {
         guard isOpen else { return }
         isOpen = false
+        spreader?.unregister(index)
         loop.deregister(self)
         if ownsSocket { Posix.close(fd) }
     }
