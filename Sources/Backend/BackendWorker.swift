@@ -10,18 +10,13 @@ final class BackendWorker: LoopWorker {
     let settings: ServerSettings
     let limits = HTTPLimits.default
     private let date = DateCache()
-    private var listener: Listener?
-    private let connections: ConnectionTable
-    private let spreader: ConnectionSpreader?
-    private let index: Int
+    private let connections: LoopConnections
     var draining: Bool { connections.draining }
 
     /// `spreader`: set when several loops share one socket (this is loop `index`).
     init(loop: EventLoop, index: Int = 0, spreader: ConnectionSpreader? = nil, site: SiteConfig, settings: ServerSettings) {
         self.loop = loop
-        self.index = index
-        self.spreader = spreader
-        connections = ConnectionTable(load: spreader?.slots[index])
+        connections = LoopConnections(loop: loop, index: index, spreader: spreader)
         self.settings = settings
         responder = StaticResponder(site: site, date: date, maxTarget: limits.maxRequestLine)
         log = settings.quiet ? nil : LogSink(fd: 1)
@@ -34,22 +29,11 @@ final class BackendWorker: LoopWorker {
     }
 
     func listen(on fd: Int32, shared: Bool) throws(SystemError) {
-        let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared,
-                                spreader: spreader, index: index) { [unowned self] client, peer in
-            self.accept(client, peer)
+        try connections.listen(on: fd, shared: shared) { [unowned self] client, peer in
+            let connection = BackendConnection(fd: client, peer: peer, worker: self)
+            connections.add(connection)
+            _ = connection.start()
         }
-        try listener.start()
-        self.listener = listener
-    }
-
-    private func accept(_ fd: Int32, _ peer: UnsafePointer<sockaddr_storage>) {
-        if draining {
-            Posix.close(fd)
-            return
-        }
-        let connection = BackendConnection(fd: fd, peer: peer, worker: self)
-        connections.add(connection)
-        _ = connection.start()
     }
 
     func connectionClosed(_ connection: BackendConnection) {
@@ -58,8 +42,7 @@ final class BackendWorker: LoopWorker {
 
     /// SIGTERM: stop accepting, close idle connections, let busy ones finish; `done` runs when none remain.
     func beginShutdown(_ done: @escaping () -> Void) {
-        listener?.close()
-        connections.drainAll { [log] in
+        connections.drain { [log] in
             log?.flush()
             done()
         }

@@ -6,7 +6,7 @@ import NetCore
 enum EventServer {
     static func run(sockets: ListeningSockets, site: SiteConfig, settings: ServerSettings, workers: Int) throws -> Int32 {
         let group = try WorkerGroup(count: workers, name: "worker")
-        let spreader = sockets.shared && workers > 1 ? ConnectionSpreader(loops: workers) : nil
+        let spreader = ConnectionSpreader.sharing(sockets, loops: workers)
         try group.start { loop, i in
             let worker = BackendWorker(loop: loop, index: i, spreader: spreader, site: site, settings: settings)
             try worker.listen(on: sockets.perWorker[i], shared: sockets.shared)

@@ -26,7 +26,7 @@ public final class ForwardingService: @unchecked Sendable {
     /// Starts one worker per loop, each accepting on its socket.
     public func start(group: WorkerGroup, sockets: ListeningSockets) throws {
         self.group = group
-        let spreader = sockets.shared && group.loops.count > 1 ? ConnectionSpreader(loops: group.loops.count) : nil
+        let spreader = ConnectionSpreader.sharing(sockets, loops: group.loops.count)
         try group.start { [self] loop, i in
             let worker = ForwardingWorker(loop: loop, index: i, service: self, spreader: spreader)
             try worker.listen(on: sockets.perWorker[i], shared: sockets.shared)

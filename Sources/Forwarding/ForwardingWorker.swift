@@ -17,17 +17,14 @@ final class ForwardingWorker: LoopWorker {
     private(set) lazy var relayPool = RelayPool()
     /// Per route: the snapshot of its pool this worker routes with (replaced when the pool changes).
     private var routeSnapshots: [PoolSnapshot]
-    private var listener: Listener?
-    private let sessions: ConnectionTable
-    private let spreader: ConnectionSpreader?
+    private let sessions: LoopConnections
     var draining: Bool { sessions.draining }
 
     /// `spreader`: set when several loops share one socket.
     init(loop: EventLoop, index: Int, service: ForwardingService, spreader: ConnectionSpreader?) {
         self.loop = loop
         self.index = index
-        self.spreader = spreader
-        sessions = ConnectionTable(load: spreader?.slots[index])
+        sessions = LoopConnections(loop: loop, index: index, spreader: spreader)
         self.service = service
         settings = service.settings
         log = settings.quiet ? nil : LogSink(fd: 1)
@@ -58,28 +55,17 @@ final class ForwardingWorker: LoopWorker {
         // Accepted sockets inherit TCP_NODELAY from the listener on Linux: set once here instead of once
         // per tunnel (a relay must not hold a small segment back waiting for an ACK).
         if service.mode == .tcp { Socket.setNoDelay(fd) }
-        let listener = Listener(fd: fd, loop: loop, shared: shared, ownsSocket: !shared,
-                                spreader: spreader, index: index) { [unowned self] client, peer in
-            self.accept(client, peer)
-        }
-        try listener.start()
-        self.listener = listener
-    }
-
-    private func accept(_ fd: Int32, _ peer: UnsafePointer<sockaddr_storage>) {
-        if draining {
-            Posix.close(fd)
-            return
-        }
-        switch service.mode {
-        case .http:
-            let session = HTTPSession(fd: fd, peer: peer, worker: self)
-            sessions.add(session)
-            session.start()
-        case .tcp:
-            let session = TCPSession(fd: fd, peer: peer, worker: self)
-            sessions.add(session)
-            session.start()
+        try sessions.listen(on: fd, shared: shared) { [unowned self] client, peer in
+            switch service.mode {
+            case .http:
+                let session = HTTPSession(fd: client, peer: peer, worker: self)
+                sessions.add(session)
+                session.start()
+            case .tcp:
+                let session = TCPSession(fd: client, peer: peer, worker: self)
+                sessions.add(session)
+                session.start()
+            }
         }
     }
 
@@ -88,9 +74,8 @@ final class ForwardingWorker: LoopWorker {
     }
 
     func beginShutdown(_ done: @escaping () -> Void) {
-        listener?.close()
         connectionPool.closeAll()
-        sessions.drainAll { [log] in
+        sessions.drain { [log] in
             log?.flush()
             done()
         }

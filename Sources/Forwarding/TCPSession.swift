@@ -19,7 +19,6 @@ final class TCPSession: FDHandler, DrainableConnection {
     private var server = SocketReadiness()
     private var toUpstream = RelayDirection()
     private var toClient = RelayDirection()
-    private var connected = false
     private var closed = false
     private var idleDeadlineSet = false
     private let startedAt: UInt64
@@ -83,13 +82,15 @@ final class TCPSession: FDHandler, DrainableConnection {
     }
 
     private func becameConnected() {
-        connected = true
         server.writable = true
         worker.loop.cancelDeadline(upstream!)
         relay()
     }
 
     // MARK: events
+
+    /// An upstream is there and its connect has finished.
+    private var connected: Bool { upstream.map { !$0.connecting } ?? false }
 
     override func handleEvent(_ events: UInt32) {
         client.update(events)
@@ -119,7 +120,7 @@ final class TCPSession: FDHandler, DrainableConnection {
 
     /// Moves whatever both directions allow; readiness flags make a direction with nothing to do free.
     private func relay() {
-        guard connected, !closed, let up = upstream else { return }
+        guard !closed, let up = upstream, !up.connecting else { return }
         let pool = worker.relayPool
         let a = toUpstream.pump(from: fd, &client, to: up.fd, &server, pool: pool, otherFinished: toClient.finished)
         let b = toClient.pump(from: up.fd, &server, to: fd, &client, pool: pool, otherFinished: toUpstream.finished)

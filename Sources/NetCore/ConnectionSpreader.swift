@@ -34,6 +34,12 @@ public final class ConnectionSpreader: @unchecked Sendable {
         let adopt: Adopt
     }
 
+    /// A spreader for `loops` loops accepting on `sockets`, or nil when there is nothing to even out
+    /// (one loop, or a socket per loop).
+    public static func sharing(_ sockets: ListeningSockets, loops: Int) -> ConnectionSpreader? {
+        sockets.shared && loops > 1 ? ConnectionSpreader(loops: loops) : nil
+    }
+
     public init(loops: Int) {
         slots = (0..<loops).map { _ in LoadSlot() }
         receivers = Mutex(Array(repeating: nil, count: loops))
