@@ -49,6 +49,15 @@ public enum ForwardingProgram {
             throw RuntimeError("\(error)")
         }
 
+        switch mode {
+        // A relay must not hold a small segment back waiting for an ACK.
+        case .tcp: sockets.forEachSocket(Socket.setNoDelay)
+        // Not in TCP mode: a client of an unknown protocol that sends two small writes under Nagle would
+        // wait up to 40 ms for the held-back ACK of the first. An HTTP request is answered, and the
+        // answer carries the ACK.
+        case .http: sockets.forEachSocket(Socket.setDelayedAcks)
+        }
+
         let admin = try AdminLoop.start(service: service, adminPath: options.admin)
         let summary = specs.map { "\($0.prefix)=\($0.upstreams.map(\.key).joined(separator: ","))\($0.stripPrefix ? " (strip)" : "")" }
         let how = options.model == "thread" ? "a thread per connection" : "\(options.workers) workers"

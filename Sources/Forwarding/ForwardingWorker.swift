@@ -52,9 +52,6 @@ final class ForwardingWorker: LoopWorker {
     }
 
     func listen(on fd: Int32, shared: Bool) throws(SystemError) {
-        // Accepted sockets inherit TCP_NODELAY from the listener on Linux: set once here instead of once
-        // per tunnel (a relay must not hold a small segment back waiting for an ACK).
-        if service.mode == .tcp { Socket.setNoDelay(fd) }
         try sessions.listen(on: fd, shared: shared) { [unowned self] client, peer in
             switch service.mode {
             case .http:

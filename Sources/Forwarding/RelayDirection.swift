@@ -55,7 +55,8 @@ struct RelayDirection {
         while true {
             if start < end {
                 if !dst.writable { return true }
-                switch try Posix.send(destination, block! + start, end - start) {
+                // The last bytes before a half-close go out with the FIN that follows them, in one segment.
+                switch try Posix.send(destination, block! + start, end - start, more: sourceEOF) {
                 case .wouldBlock:
                     dst.writable = false
                     return true

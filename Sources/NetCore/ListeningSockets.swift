@@ -27,6 +27,12 @@ public struct ListeningSockets: Sendable {
         }
     }
 
+    /// Applies a socket option to each distinct socket; accepted connections inherit most TCP options,
+    /// so one call here replaces one per connection.
+    public func forEachSocket(_ body: (Int32) -> Void) {
+        for fd in Set(perWorker) { body(fd) }
+    }
+
     /// Uses an inherited socket for `address`'s port when there is one; otherwise binds.
     public static func open(_ address: SocketAddress, workers: Int, reusePort: Bool,
                             inherited: InheritedSockets = .fromEnvironment()) throws -> ListeningSockets {

@@ -50,7 +50,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: bytes) }
             var text = [CChar](repeating: 0, count: 64)
             inet_ntop(AF_INET6, &raw, &text, 64)
-            return String(cString: text)
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         case .unix(let path):
             return path
         }

@@ -46,16 +46,18 @@ public final class RawConnection: @unchecked Sendable {
 
     deinit { Posix.close(fd) }
 
-    public func send(_ bytes: [UInt8]) throws {
+    /// `more`: hold the last partial segment back (MSG_MORE) for what follows, such as a FIN.
+    public func send(_ bytes: [UInt8], more: Bool = false) throws {
+        let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
         var off = 0
         while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, flags) }
             if n <= 0 { throw SystemError.last("send") }
             off += n
         }
     }
 
-    public func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String, more: Bool = false) throws { try send(Array(text.utf8), more: more) }
 
     /// Reads exactly `count` bytes; fewer only if the peer ends first (or a read times out).
     public func read(count: Int) -> [UInt8] {

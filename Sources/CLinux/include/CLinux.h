@@ -56,6 +56,7 @@ extern const int CL_SO_REUSEPORT;
 extern const int CL_TCP_NODELAY;
 extern const int CL_TCP_CORK;
 extern const int CL_TCP_DEFER_ACCEPT;
+extern const int CL_TCP_QUICKACK;
 extern const int CL_MSG_NOSIGNAL;
 extern const int CL_MSG_MORE;
 extern const int CL_SOCK_NONBLOCK;
@@ -67,6 +68,10 @@ extern const int CL_IPPROTO_TCP;
 // Connections waiting in a listening socket's accept queue (TCP_INFO's tcpi_unacked on a LISTEN socket),
 // or -1. Lets a holder of the socket see whether anyone is accepting.
 int cl_listen_queue_length(int fd);
+
+// Segments a connection has received in all, and those that carried data (TCP_INFO); -1 on error.
+// A segment without data is a bare ACK, SYN or FIN: what a test counts to see packets saved.
+int cl_tcp_segments_in(int fd, unsigned *all, unsigned *with_data);
 
 int cl_socket(int domain, int type);
 int cl_setsockopt_int(int fd, int level, int name, int value);
