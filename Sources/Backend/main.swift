@@ -72,7 +72,7 @@ Program.run(name: "backend", usage: usage) { args in
     } catch {
         throw RuntimeError("\(error)")
     }
-    sockets.forEachSocket(Socket.setDelayedAcks)   // a request's ACK rides on its response
+    sockets.forEachSocket(Socket.setClientsSpeakFirst)
     let site = SiteConfig(rootFD: rootFD, rootPath: rootPath, port: sockets.address.port ?? UInt16(port),
                           model: preforkChild ? "prefork" : model, startedAt: Clock.monotonicNanos(),
                           cacheMaxFileSize: model == "thread" ? 0 : cacheMax, cacheMaxBytes: 64 << 20)

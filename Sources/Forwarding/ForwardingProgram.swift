@@ -52,10 +52,9 @@ public enum ForwardingProgram {
         switch mode {
         // A relay must not hold a small segment back waiting for an ACK.
         case .tcp: sockets.forEachSocket(Socket.setNoDelay)
-        // Not in TCP mode: a client of an unknown protocol that sends two small writes under Nagle would
-        // wait up to 40 ms for the held-back ACK of the first. An HTTP request is answered, and the
-        // answer carries the ACK.
-        case .http: sockets.forEachSocket(Socket.setDelayedAcks)
+        // Not in TCP mode: there a server may speak first (SMTP), and a client of an unknown protocol
+        // that sends two small writes under Nagle would wait up to 40 ms for the held-back ACK.
+        case .http: sockets.forEachSocket(Socket.setClientsSpeakFirst)
         }
 
         let admin = try AdminLoop.start(service: service, adminPath: options.admin)
