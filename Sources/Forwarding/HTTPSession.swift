@@ -173,7 +173,12 @@ final class HTTPSession: FDHandler, UpstreamClient {
             : (bodyFlowing ? (upstream?.output.pendingBytes ?? 0) <= Self.highWater : input.readableBytes < 64 * 1024)
         if wantRead && !peerClosed { events |= Events.readable | Events.readHangup }
         if events == 0 { events = Events.readHangup }
-        if !loop.setInterest(self, events: events) {
+        // While an upstream answers a request without a body, a client not yet watched stays unwatched:
+        // whatever it sends next (a pipelined request, its FIN) waits in the socket, and the first rearm
+        // once idle registers it and hears it. A connection closed after one response never costs an
+        // epoll_ctl.
+        let unwatchedWhileAnswering = phase != .idle && !requestBody.isActive && output.isEmpty && !registered
+        if !unwatchedWhileAnswering && !loop.setInterest(self, events: events) {
             abort()
             return
         }

@@ -4,7 +4,7 @@ open class FDHandler: TimerTarget {
     public let fd: Int32
     /// Bumped on every registration so an event queued for a closed-and-reused fd is dropped.
     var generation: UInt32 = 0
-    var registered = false
+    public internal(set) var registered = false
     public internal(set) var interest: UInt32 = 0
 
     public init(fd: Int32) {
