@@ -82,13 +82,15 @@ public final class OutputQueue {
                 continue
             }
             let (count, total) = gather()
+            // More is coming when a file follows: let the kernel fill packets (no half-empty segment).
+            let flags = CL_MSG_NOSIGNAL | ((closing || head + count < segments.count) ? CL_MSG_MORE : 0)
             let r = try Posix.retrying("sendmsg") { () -> Int in
+                // One piece, the usual case: send(2) skips copying in a message header and an iovec array.
+                if count == 1 { return Glibc.send(fd, iov[0].iov_base, iov[0].iov_len, flags) }
                 var msg = msghdr()
                 msg.msg_iov = iov
                 msg.msg_iovlen = count
-                // More is coming when a file follows: let the kernel fill packets (no half-empty segment).
-                let more = (closing || head + count < segments.count) ? CL_MSG_MORE : 0
-                return Glibc.sendmsg(fd, &msg, CL_MSG_NOSIGNAL | more)
+                return Glibc.sendmsg(fd, &msg, flags)
             }
             switch r {
             case .wouldBlock:
