@@ -48,18 +48,10 @@ public final class EchoServer: @unchecked Sendable {
         self.behavior = Mutex(behavior)
         listenFD = try Socket.listen(on: .loopback(port: 0))
         port = Socket.localAddress(listenFD)?.port ?? 0
-        let fd = listenFD
-        OSThread.start(name: "echo-accept") { [self] in
-            var peer = sockaddr_storage()
-            while !stopped.load(ordering: .relaxed) {
-                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, 100) <= 0 { continue }
-                guard let client = try? Posix.accept(fd, &peer) else { continue }
-                connections.add(1, ordering: .relaxed)
-                OSThread.start(name: "echo-conn") { [self] in serve(client) }.detach()
-            }
-            Posix.close(fd)
-        }.detach()
+        serveConnections(on: listenFD, name: "echo", until: { [self] in stopped.load(ordering: .relaxed) }) { [self] client in
+            connections.add(1, ordering: .relaxed)
+            serve(client)
+        }
     }
 
     deinit { stopped.store(true, ordering: .relaxed) }

@@ -12,19 +12,9 @@ public final class RawTCPServer: @unchecked Sendable {
     public init(_ handler: @escaping @Sendable (RawConnection) -> Void) throws {
         let fd = try Socket.listen(on: .loopback(port: 0))
         port = Socket.localAddress(fd)?.port ?? 0
-        OSThread.start(name: "raw-accept") { [self] in
-            var peer = sockaddr_storage()
-            while !stopped.load(ordering: .relaxed) {
-                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, 100) <= 0 { continue }
-                guard let client = try? Posix.accept(fd, &peer) else { continue }
-                OSThread.start(name: "raw-conn") {
-                    let c = RawConnection(fd: client)
-                    handler(c)
-                }.detach()
-            }
-            Posix.close(fd)
-        }.detach()
+        serveConnections(on: fd, name: "raw", until: { [self] in stopped.load(ordering: .relaxed) }) { client in
+            handler(RawConnection(fd: client))
+        }
     }
 
     deinit { stopped.store(true, ordering: .relaxed) }
