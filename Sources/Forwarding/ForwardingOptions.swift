@@ -10,6 +10,8 @@ public struct ForwardingOptions: Sendable {
     public var admin: String?
     public var strategy = Strategy.roundRobin
     public var reusePort = false
+    /// Microseconds a busy worker keeps polling before it sleeps (see `PollWindow`).
+    public var busyPollMicros = 50
     public var settings = ForwardingSettings()
 
     public static let usage = """
@@ -20,6 +22,9 @@ public struct ForwardingOptions: Sendable {
       --admin PATH             serve the admin API on this unix socket (GET/POST /upstreams,
                                DELETE /upstreams/HOST:PORT, GET /metrics)
       --quiet                  no per-request log lines
+      --busy-poll-us N         a busy worker polls up to N µs for the next event before sleeping, which
+                               saves a costly wake-up per request on VMs; adaptive, so a quiet worker
+                               sleeps at once (0..1000, 0 = off, default 50)
       --connect-timeout DUR    to reach an upstream before trying the next (default 3s)
       --response-timeout DUR   for an upstream to start answering, 504 after (default 60s)
       --header-timeout DUR     for a client to send its request head, 408 after (default 20s)
@@ -42,6 +47,7 @@ public struct ForwardingOptions: Sendable {
         o.admin = try args.value("--admin")
         if let s = try args.choice("--strategy", Strategy.allCases.map(\.rawValue)) { o.strategy = Strategy(rawValue: s)! }
         o.reusePort = args.flag("--reuseport")
+        o.busyPollMicros = try args.int("--busy-poll-us", in: 0...1000) ?? o.busyPollMicros
         var s = o.settings
         s.quiet = args.flag("--quiet")
         if let ms = try args.duration("--connect-timeout") { s.connectTimeout = Timeout(milliseconds: ms) }

@@ -68,6 +68,7 @@ public enum ForwardingProgram {
             ThreadedForwarder.run(socket: sockets.perWorker[0], service: service)
         } else {
             let group = try WorkerGroup(count: options.workers, name: "worker")
+            for loop in group.loops { loop.busyPollLimit = UInt64(options.busyPollMicros) * 1_000 }
             try service.start(group: group, sockets: sockets)
             _ = WorkerGroup.waitForTermination()
             group.shutdown(timeout: settings.shutdownTimeout)

@@ -16,6 +16,14 @@ public final class EventLoop: @unchecked Sendable {
     private var running = false
     private var thread: pthread_t?
     private var afterBatch: [() -> Void] = []
+    private var pollWindow = PollWindow(limit: 0)
+
+    /// Up to how many nanoseconds the loop keeps polling for events before it sleeps, adapted to the
+    /// load (see `PollWindow`); 0 (the default) sleeps at once. Set before `run()`.
+    public var busyPollLimit: UInt64 {
+        get { pollWindow.limit }
+        set { pollWindow = PollWindow(limit: newValue) }
+    }
 
     /// Monotonic nanoseconds, read once per wake-up; good enough for timeouts and log durations.
     public private(set) var now: UInt64 = Clock.monotonicNanos()
@@ -168,17 +176,44 @@ public final class EventLoop: @unchecked Sendable {
         running = true
         now = Clock.monotonicNanos()
         while running {
-            var timeout: Int32 = -1
-            if let next = timers.earliest {
-                timeout = next <= now ? 0 : Int32(min((next - now + 999_999) / 1_000_000, 60_000))
-            }
-            let n = cl_epoll_wait(epfd, events, Int32(maxEvents), timeout)
-            now = Clock.monotonicNanos()
+            let n = waitForEvents()
             if n > 0 { dispatch(Int(n)) }
             runDueTimers()
             runTasks()
             for i in 0..<afterBatch.count { afterBatch[i]() }
         }
+    }
+
+    /// Ready events into `events`, sleeping until one arrives or the earliest timer is due; a loop that
+    /// polls before sleeping (`busyPollLimit`) first polls for up to its current window.
+    private func waitForEvents() -> Int32 {
+        if pollWindow.current > 0, timers.earliest.map({ $0 > now }) ?? true {
+            let start = Clock.monotonicNanos()
+            var until = start &+ pollWindow.current
+            if let next = timers.earliest { until = min(until, next) }
+            repeat {
+                let n = cl_epoll_wait(epfd, events, Int32(maxEvents), 0)
+                now = Clock.monotonicNanos()
+                if n != 0 { return n }
+            } while now < until
+            let n = sleepForEvents()
+            if n > 0 { pollWindow.update(afterSleeping: now &- start) }
+            return n
+        }
+        let start = pollWindow.limit > 0 ? Clock.monotonicNanos() : 0
+        let n = sleepForEvents()
+        if n > 0 && pollWindow.limit > 0 { pollWindow.update(afterSleeping: now &- start) }
+        return n
+    }
+
+    private func sleepForEvents() -> Int32 {
+        var timeout: Int32 = -1
+        if let next = timers.earliest {
+            timeout = next <= now ? 0 : Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+        }
+        let n = cl_epoll_wait(epfd, events, Int32(maxEvents), timeout)
+        now = Clock.monotonicNanos()
+        return n
     }
 
     @inline(__always)

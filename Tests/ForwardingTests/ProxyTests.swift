@@ -79,6 +79,9 @@ import TestSupport
         }
         let lb = try RunningProgram("balancer", ["--upstream", "127.0.0.1:99999"])
         #expect(lb.waitForExit(timeout: 10) == .code(2))
+        let poll = try RunningProgram("balancer", ["--upstream", "127.0.0.1:9001", "--busy-poll-us", "5000"])
+        #expect(poll.waitForExit(timeout: 10) == .code(2))
+        #expect(poll.output().contains { $0.contains("--busy-poll-us") })
         let help = try RunningProgram("balancer", ["--help"])
         #expect(help.waitForExit(timeout: 10) == .code(0))
     }

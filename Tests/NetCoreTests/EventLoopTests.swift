@@ -9,8 +9,9 @@ final class LoopThread: @unchecked Sendable {
     let loop: EventLoop
     private var thread: OSThread?
 
-    init() throws {
+    init(busyPollLimit: UInt64 = 0) throws {
         loop = try EventLoop(name: "test")
+        loop.busyPollLimit = busyPollLimit
         let loop = self.loop
         thread = OSThread.start(name: "test-loop") { loop.run() }
     }
