@@ -187,22 +187,18 @@ public final class EventLoop: @unchecked Sendable {
     /// Ready events into `events`, sleeping until one arrives or the earliest timer is due; a loop that
     /// polls before sleeping (`busyPollLimit`) first polls for up to its current window.
     private func waitForEvents() -> Int32 {
+        let adapting = pollWindow.limit > 0
+        let start = adapting ? Clock.monotonicNanos() : 0
         if pollWindow.current > 0, timers.earliest.map({ $0 > now }) ?? true {
-            let start = Clock.monotonicNanos()
-            var until = start &+ pollWindow.current
-            if let next = timers.earliest { until = min(until, next) }
+            let until = min(start &+ pollWindow.current, timers.earliest ?? .max)
             repeat {
                 let n = cl_epoll_wait(epfd, events, Int32(maxEvents), 0)
                 now = Clock.monotonicNanos()
                 if n != 0 { return n }
             } while now < until
-            let n = sleepForEvents()
-            if n > 0 { pollWindow.update(afterSleeping: now &- start) }
-            return n
         }
-        let start = pollWindow.limit > 0 ? Clock.monotonicNanos() : 0
         let n = sleepForEvents()
-        if n > 0 && pollWindow.limit > 0 { pollWindow.update(afterSleeping: now &- start) }
+        if n > 0 && adapting { pollWindow.update(afterSleeping: now &- start) }
         return n
     }
 

@@ -1,4 +1,4 @@
-/// How long a busy event loop keeps polling (epoll_wait with no timeout) before it sleeps.
+/// How long a busy event loop keeps polling (epoll_wait with a zero timeout) before it sleeps.
 ///
 /// Why: on a virtual machine, waking a thread that sleeps on an idle CPU costs the waker an
 /// inter-processor interrupt and the sleeper a slow return from halt. A forwarder that is faster than
