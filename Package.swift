@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI"]),
         .testTarget(name: "BackendTests", dependencies: ["Backend", "NetCore", "HTTPCore", "TestSupport"]),
-        .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "NetCore", "HTTPCore", "TestSupport"]),
+        .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "NetCore", "HTTPCore", "CLI", "TestSupport"]),
     ]
 )

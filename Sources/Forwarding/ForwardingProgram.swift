@@ -59,7 +59,8 @@ public enum ForwardingProgram {
 
         let admin = try AdminLoop.start(service: service, adminPath: options.admin)
         let summary = specs.map { "\($0.prefix)=\($0.upstreams.map(\.key).joined(separator: ","))\($0.stripPrefix ? " (strip)" : "")" }
-        let how = options.model == "thread" ? "a thread per connection" : "\(options.workers) workers"
+        let polling = options.busyPollMicros > 0 ? " polling \(options.busyPollMicros) µs" : ""
+        let how = options.model == "thread" ? "a thread per connection" : "\(options.workers) workers\(polling)"
         print("\(name): listening on \(sockets.address) (\(mode.rawValue) mode, \(options.strategy.rawValue), \(how), \(sockets.inherited ? "inherited socket" : "bound"), pid \(getpid()))")
         print("\(name): routes \(summary.joined(separator: " "))\(options.admin.map { "; admin API on \($0)" } ?? "")")
         fflush(nil)
