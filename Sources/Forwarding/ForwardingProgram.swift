@@ -60,7 +60,7 @@ public enum ForwardingProgram {
         let admin = try AdminLoop.start(service: service, adminPath: options.admin)
         let summary = specs.map { "\($0.prefix)=\($0.upstreams.map(\.key).joined(separator: ","))\($0.stripPrefix ? " (strip)" : "")" }
         let polling = options.busyPollMicros > 0 ? " polling \(options.busyPollMicros) µs" : ""
-        let how = options.model == "thread" ? "a thread per connection" : "\(options.workers) workers\(polling)"
+        let how = options.model == "thread" ? "a thread per connection" : "\(options.workers) worker\(options.workers == 1 ? "" : "s")\(polling)"
         print("\(name): listening on \(sockets.address) (\(mode.rawValue) mode, \(options.strategy.rawValue), \(how), \(sockets.inherited ? "inherited socket" : "bound"), pid \(getpid()))")
         print("\(name): routes \(summary.joined(separator: " "))\(options.admin.map { "; admin API on \($0)" } ?? "")")
         fflush(nil)
