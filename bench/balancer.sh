@@ -327,7 +327,7 @@ rows_of() {
 declare -A THEIRS_OF=([http]=haproxy [tcp]=haproxy [proxy]=nginx)
 
 measure_config() {   # MODE WORKERS
-    local mode="$1" w="$2" r tool path srv order port
+    local mode="$1" w="$2" r tool path srv order port pid
     local -a rows
     mapfile -t rows < <(rows_of "$mode")
     log ""
@@ -348,9 +348,9 @@ measure_config() {   # MODE WORKERS
         for row in "${rows[@]}"; do
             read -r tool path <<<"$row"
             for srv in $order; do
-                port=$THEIRS_PORT
-                [[ $srv == ours ]] && port=$OURS_PORT
-                "run_$tool" "http://127.0.0.1:$port$path"
+                port=$THEIRS_PORT pid=$THEIRS_PID
+                [[ $srv == ours ]] && port=$OURS_PORT pid=$OURS_PID
+                with_server_cpu "$pid" "run_$tool" "http://127.0.0.1:$port$path"
                 # Results keyed "mode|workers|tool|path|theirs-or-ours".
                 record "$mode|$w|$tool|$path|$srv" \
                     "$(printf '%-3s %-20s %-7s' "$tool" "$path" "$([[ $srv == ours ]] && echo ours || echo "$THEIRS_NAME")")"
@@ -371,7 +371,7 @@ settings: ROUNDS=$ROUNDS DURATION=${DURATION}s AB_REQUESTS=$AB_REQUESTS WARMUP=$
 backends: one nginx (worker_processes 1) on $BACKEND_COUNT ports serving www/; workers = our --workers = HAProxy nbthread = nginx-proxy worker_processes
 http: balancer vs HAProxy mode http (roundrobin, http-reuse always); tcp: balancer --mode tcp vs HAProxy mode tcp; proxy: proxy vs nginx proxy_pass (upstream keepalive 64)
 wrk = keep-alive, wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s --latency; ab = no keep-alive, ab -q -c $AB_CONC -n $AB_REQUESTS
-medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = median over rounds of each round's ours/theirs (the two ran back to back); p99 in ms (lower is better); fail = failed+non-2xx+socket errors summed over rounds (theirs/ours)"
+medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = median over rounds of each round's ours/theirs (the two ran back to back); p99 in ms (lower is better); cpu = the server's own CPU per request in µs (all its threads and processes, from schedstat; lower is better; what tells the two apart when requests/s is bound by the backends and the load generator sharing the CPUs); fail = failed+non-2xx+socket errors summed over rounds (theirs/ours)"
 
     local md="$RESULTS_MD.tmp"
     mkdir -p "$RESULTS_DIR"
@@ -382,20 +382,21 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = medi
         echo
         sed 's/^/- /' <<<"$header"
         echo
-        echo "| mode | workers | tool | path | theirs | theirs req/s | ours req/s | ratio | paired | theirs p99 ms | ours p99 ms | fail t/o | runs req/s theirs / ours | runs p99 ms theirs / ours |"
-        echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|"
+        echo "| mode | workers | tool | path | theirs | theirs req/s | ours req/s | ratio | paired | theirs p99 ms | ours p99 ms | theirs cpu µs/req | ours cpu µs/req | fail t/o | runs req/s theirs / ours | runs p99 ms theirs / ours |"
+        echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
     } >"$md"
 
     echo
     echo "================ balancer/proxy vs HAProxy/nginx ================"
     echo "$header"
     echo
-    local fmt='%-5s %-7s %-4s %-20s %-7s %11s %11s %6s %6s %10s %9s %-9s %s\n'
+    local fmt='%-5s %-7s %-4s %-20s %-7s %11s %11s %6s %6s %10s %9s %10s %9s %-9s %s\n'
     # shellcheck disable=SC2059
-    printf "$fmt" mode workers tool path theirs "theirs r/s" "ours r/s" ratio paired "theirs p99" "ours p99" "fail t/o" \
+    printf "$fmt" mode workers tool path theirs "theirs r/s" "ours r/s" ratio paired "theirs p99" "ours p99" \
+        "theirs cpu" "ours cpu" "fail t/o" \
         "runs: req/s theirs | ours ; p99 ms theirs | ours"
 
-    local mode w row tool path kt ko mt mo pt po runs_r runs_p fail paired
+    local mode w row tool path kt ko mt mo pt po ct co runs_r runs_p fail paired
     local -a rows
     for mode in $MODES; do
         mapfile -t rows < <(rows_of "$mode")
@@ -408,6 +409,8 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = medi
                 # shellcheck disable=SC2086
                 pt="$(median ${P99[$kt]})" po="$(median ${P99[$ko]})"
                 # shellcheck disable=SC2086
+                ct="$(median ${CPU_US[$kt]})" co="$(median ${CPU_US[$ko]})"
+                # shellcheck disable=SC2086
                 runs_r="$(runs_k ${RPS[$kt]}) | $(runs_k ${RPS[$ko]})"
                 # shellcheck disable=SC2086
                 runs_p="$(runs_ms ${P99[$kt]}) | $(runs_ms ${P99[$ko]})"
@@ -415,10 +418,11 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = medi
                 paired="$(paired_ratio "${RPS[$kt]}" "${RPS[$ko]}")"
                 # shellcheck disable=SC2059
                 printf "$fmt" "$mode" "$w" "$tool" "$path" "${THEIRS_OF[$mode]}" "$(fmt_int "$mt")" "$(fmt_int "$mo")" \
-                    "$(ratio "$mo" "$mt")" "$paired" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$fail" "$runs_r ; $runs_p"
-                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+                    "$(ratio "$mo" "$mt")" "$paired" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" \
+                    "$fail" "$runs_r ; $runs_p"
+                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
                     "$mode" "$w" "$tool" "$path" "${THEIRS_OF[$mode]}" "$(fmt_int "$mt")" "$(fmt_int "$mo")" \
-                    "$(ratio "$mo" "$mt")" "$paired" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$fail" \
+                    "$(ratio "$mo" "$mt")" "$paired" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" "$fail" \
                     "${runs_r/|/\/}" "${runs_p/|/\/}" >>"$md"
             done
         done

@@ -192,6 +192,7 @@ run_wrk() {   # URL
         { log "$out"; die "wrk failed"; }
     printf '%s\n' "$out" >>"$BENCH_TMP/raw.log"
     R_RPS="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+    R_REQS="$(awk '/ requests in / {print $1; exit}' <<<"$out")"
     R_P99="$(to_ms "$(awk '$1 == "99%" {print $2; exit}' <<<"$out")")"
     local non2xx sock
     non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")"
@@ -210,11 +211,12 @@ run_ab() {   # URL
     out="$(ab -q -c "$AB_CONC" -n "$AB_REQUESTS" "$url" 2>&1)" || rc=$?
     printf '%s\n' "$out" >>"$BENCH_TMP/raw.log"
     if ((rc != 0)) || ! grep -q '^Requests per second:' <<<"$out"; then
-        R_RPS=nan R_P99=nan R_FAIL=$AB_REQUESTS
+        R_RPS=nan R_P99=nan R_FAIL=$AB_REQUESTS R_REQS=0
         R_NOTE="ab ABORTED (rc=$rc): $(tail -n 1 <<<"$out")"
         return 0
     fi
     R_RPS="$(awk '/^Requests per second:/ {print $4}' <<<"$out")"
+    R_REQS="$(awk '/^Complete requests:/ {print $3}' <<<"$out")"
     # the 99% line of "Percentage of the requests served within a certain time (ms)"
     R_P99="$(awk '/^Percentage of the requests/ {p = 1} p && $1 == "99%" {print $2; exit}' <<<"$out")"
     local failed non2xx
@@ -222,6 +224,31 @@ run_ab() {   # URL
     non2xx="$(awk '/^Non-2xx responses:/ {print $3}' <<<"$out")"   # only printed when > 0
     R_FAIL=$(( ${failed:-0} + ${non2xx:-0} ))
     R_NOTE="failed=${failed:-0} non2xx=${non2xx:-0}"
+}
+
+# CPU time the kernel has charged to PIDs and their child processes (all threads), in ns: the
+# scheduler's own account (/proc/*/task/*/schedstat), finer than the 10 ms ticks of /proc/*/stat.
+cpu_ns() {   # PID...
+    local p pids=() kids
+    for p in "$@"; do
+        pids+=("$p")
+        kids="$(pgrep -P "$p" || true)"
+        # shellcheck disable=SC2206  # one PID per word
+        [[ -z "$kids" ]] || pids+=($kids)
+    done
+    for p in "${pids[@]}"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null || true; done |
+        awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# Runs "$@" (a run_wrk or run_ab) and sets R_CPU_US: the server PID's CPU per request, in µs.
+# When the load generator, the backends and the server share the CPUs, requests/s can be bound by
+# the others; this is what the server itself spends.
+with_server_cpu() {   # PID COMMAND...
+    local pid="$1" c0 c1; shift
+    c0="$(cpu_ns "$pid")"
+    "$@"
+    c1="$(cpu_ns "$pid")"
+    R_CPU_US="$(awk -v a="$c0" -v b="$c1" -v n="${R_REQS:-0}" 'BEGIN { if (n > 0) printf "%.2f", (b - a) / n / 1000; else print "nan" }')"
 }
 
 # ------------------------------------------------------------- statistics --
@@ -253,17 +280,18 @@ runs_k()  { local v; for v in "$@"; do fmt_k "$v"; done | paste -sd' '; }    # p
 runs_ms() { local v; for v in "$@"; do fmt_ms "$v"; done | paste -sd' '; }   # per-run p99
 
 # Results keyed by the caller (e.g. "workers|tool|server"); values are space-separated per-round lists.
-declare -A RPS P99 FAILS
+declare -A RPS P99 FAILS CPU_US
 ANY_FAIL=0
 
 # shellcheck disable=SC2034  # ANY_FAIL is read by the sourcing script's report
 record() {   # KEY LABEL: stores the run and prints it (after LABEL) so failures are visible as they happen
-    RPS[$1]+="$R_RPS " P99[$1]+="$R_P99 "
+    RPS[$1]+="$R_RPS " P99[$1]+="$R_P99 " CPU_US[$1]+="${R_CPU_US:-nan} "
     FAILS[$1]=$(( ${FAILS[$1]:-0} + R_FAIL ))
-    local flag=""
+    local flag="" cpu=""
     ((R_FAIL == 0)) || { flag="  <-- FAILURES"; ANY_FAIL=1; }
-    printf '  %s %9s req/s   p99 %8s ms   %s%s\n' \
-        "$2" "$(fmt_int "$R_RPS")" "$(fmt_ms "$R_P99")" "$R_NOTE" "$flag"
+    [[ -z "${R_CPU_US:-}" ]] || cpu="   cpu $(fmt_ms "$R_CPU_US") us/req"
+    printf '  %s %9s req/s   p99 %8s ms%s   %s%s\n' \
+        "$2" "$(fmt_int "$R_RPS")" "$(fmt_ms "$R_P99")" "$cpu" "$R_NOTE" "$flag"
 }
 
 # ----------------------------------------------------------------- report --
