@@ -10,8 +10,9 @@
 #   ROUNDS=2 DURATION=3 AB_REQUESTS=5000 bash bench/balancer.sh    # quick check
 #
 # Environment (all optional):
-#   ROUNDS=5          measured rounds per (mode, workers, tool, server)
-#   DURATION=5        seconds per wrk run
+#   ROUNDS=9          measured rounds per (mode, workers, tool, server); the report's confidence
+#                     range of the paired ratio needs 5 or more (9: the 2nd to 8th of the sorted ratios)
+#   DURATION=4        seconds per wrk run
 #   AB_REQUESTS=20000 requests per ab run
 #   WARMUP=1          seconds of wrk warm-up per server after start (0 = none)
 #   WORKERS_LIST="1 $(nproc)"   worker configurations (our --workers, HAProxy nbthread,
@@ -42,8 +43,10 @@
 set -euo pipefail
 
 # ---------------------------------------------------------------- settings --
-ROUNDS="${ROUNDS:-5}"
-DURATION="${DURATION:-5}"
+# More, shorter rounds rather than fewer long ones: on a noisy 2-core VM a round's ratio swings by
+# ±5–15%, and what narrows the range of the median is the number of pairs, not their length.
+ROUNDS="${ROUNDS:-9}"
+DURATION="${DURATION:-4}"
 AB_REQUESTS="${AB_REQUESTS:-20000}"
 WARMUP="${WARMUP:-1}"
 NPROC="$(nproc)"
@@ -371,7 +374,7 @@ settings: ROUNDS=$ROUNDS DURATION=${DURATION}s AB_REQUESTS=$AB_REQUESTS WARMUP=$
 backends: one nginx (worker_processes 1) on $BACKEND_COUNT ports serving www/; workers = our --workers = HAProxy nbthread = nginx-proxy worker_processes
 http: balancer vs HAProxy mode http (roundrobin, http-reuse always); tcp: balancer --mode tcp vs HAProxy mode tcp; proxy: proxy vs nginx proxy_pass (upstream keepalive 64)
 wrk = keep-alive, wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s --latency; ab = no keep-alive, ab -q -c $AB_CONC -n $AB_REQUESTS
-medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = median over rounds of each round's ours/theirs (the two ran back to back); p99 in ms (lower is better); cpu = the server's own CPU per request in µs (all its threads and processes, from schedstat; lower is better; what tells the two apart when requests/s is bound by the backends and the load generator sharing the CPUs); fail = failed+non-2xx+socket errors summed over rounds (theirs/ours)"
+medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = median over rounds of each round's ours/theirs (the two ran back to back); range = where that median lies with ≥90% confidence (order statistics of the rounds' ratios; needs ROUNDS ≥ 5); verdict = ahead or behind when the whole range is above or below 1, parity when the rounds cannot tell the two apart; p99 in ms (lower is better; ab's from its -e table, not its rounded whole ms); cpu = the server's own CPU per request in µs (all its threads and processes, from schedstat; lower is better; what tells the two apart when requests/s is bound by the backends and the load generator sharing the CPUs); fail = failed+non-2xx+socket errors summed over rounds (theirs/ours)"
 
     local md="$RESULTS_MD.tmp"
     mkdir -p "$RESULTS_DIR"
@@ -382,21 +385,21 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = medi
         echo
         sed 's/^/- /' <<<"$header"
         echo
-        echo "| mode | workers | tool | path | theirs | theirs req/s | ours req/s | ratio | paired | theirs p99 ms | ours p99 ms | theirs cpu µs/req | ours cpu µs/req | fail t/o | runs req/s theirs / ours | runs p99 ms theirs / ours |"
-        echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
+        echo "| mode | workers | tool | path | theirs | theirs req/s | ours req/s | ratio | paired | range | verdict | theirs p99 ms | ours p99 ms | theirs cpu µs/req | ours cpu µs/req | fail t/o | runs req/s theirs / ours | runs p99 ms theirs / ours |"
+        echo "|---|---|---|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---|---|"
     } >"$md"
 
     echo
     echo "================ balancer/proxy vs HAProxy/nginx ================"
     echo "$header"
     echo
-    local fmt='%-5s %-7s %-4s %-20s %-7s %11s %11s %6s %6s %10s %9s %10s %9s %-9s %s\n'
+    local fmt='%-5s %-7s %-4s %-20s %-7s %11s %11s %6s %6s %-9s %-7s %10s %9s %10s %9s %-9s %s\n'
     # shellcheck disable=SC2059
-    printf "$fmt" mode workers tool path theirs "theirs r/s" "ours r/s" ratio paired "theirs p99" "ours p99" \
+    printf "$fmt" mode workers tool path theirs "theirs r/s" "ours r/s" ratio paired range verdict "theirs p99" "ours p99" \
         "theirs cpu" "ours cpu" "fail t/o" \
         "runs: req/s theirs | ours ; p99 ms theirs | ours"
 
-    local mode w row tool path kt ko mt mo pt po ct co runs_r runs_p fail paired
+    local mode w row tool path kt ko mt mo pt po ct co runs_r runs_p fail paired lo hi verdict range
     local -a rows
     for mode in $MODES; do
         mapfile -t rows < <(rows_of "$mode")
@@ -416,13 +419,16 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = medi
                 runs_p="$(runs_ms ${P99[$kt]}) | $(runs_ms ${P99[$ko]})"
                 fail="${FAILS[$kt]}/${FAILS[$ko]}"
                 paired="$(paired_ratio "${RPS[$kt]}" "${RPS[$ko]}")"
+                read -r lo hi verdict < <(paired_interval "${RPS[$kt]}" "${RPS[$ko]}")
+                range="$lo–$hi"
+                [[ $lo == n/a ]] && range="n/a"
                 # shellcheck disable=SC2059
                 printf "$fmt" "$mode" "$w" "$tool" "$path" "${THEIRS_OF[$mode]}" "$(fmt_int "$mt")" "$(fmt_int "$mo")" \
-                    "$(ratio "$mo" "$mt")" "$paired" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" \
+                    "$(ratio "$mo" "$mt")" "$paired" "$range" "$verdict" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" \
                     "$fail" "$runs_r ; $runs_p"
-                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
                     "$mode" "$w" "$tool" "$path" "${THEIRS_OF[$mode]}" "$(fmt_int "$mt")" "$(fmt_int "$mo")" \
-                    "$(ratio "$mo" "$mt")" "$paired" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" "$fail" \
+                    "$(ratio "$mo" "$mt")" "$paired" "$range" "$verdict" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" "$fail" \
                     "${runs_r/|/\/}" "${runs_p/|/\/}" >>"$md"
             done
         done
