@@ -21,8 +21,12 @@ let package = Package(
         .target(name: "NetCore", dependencies: ["CLinux"], swiftSettings: optimize),
         // HTTP/1.1 request parsing and response writing over raw bytes.
         .target(name: "HTTPCore", dependencies: ["NetCore"], swiftSettings: optimize),
+        // JSON read with members in document order and line/column errors, and written compactly:
+        // topology files, the admin API, the supervisor's control socket. No Foundation, so the
+        // forwarders do not load it (and its ICU) for one admin endpoint.
+        .target(name: "JSON"),
         // The forwarding engine the balancer and the proxy both run on: pools, routing, health, admin API.
-        .target(name: "Forwarding", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
+        .target(name: "Forwarding", dependencies: ["NetCore", "HTTPCore", "CLI", "JSON"], swiftSettings: optimize),
         // Command-line parsing and the conventions every program shares (usage errors, --help, exit codes).
         .target(name: "CLI", dependencies: []),
         .executableTarget(name: "Backend", dependencies: ["NetCore", "HTTPCore", "CLI"], swiftSettings: optimize),
@@ -30,15 +34,16 @@ let package = Package(
         .executableTarget(name: "Proxy", dependencies: ["Forwarding", "CLI"], swiftSettings: optimize),
         // The supervisor starts the other three programs from its own folder: depending on them makes
         // `swift run supervisor …` build them too.
-        .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI", "Backend", "Balancer", "Proxy"],
+        .executableTarget(name: "Supervisor", dependencies: ["NetCore", "HTTPCore", "CLI", "JSON", "Backend", "Balancer", "Proxy"],
                           swiftSettings: optimize),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "NetCore", "HTTPCore", "TestSupport"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "NetCore", "HTTPCore", "JSON", "TestSupport"]),
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         // Test helpers: start the built programs, speak HTTP to them over real sockets.
         .target(name: "TestSupport", dependencies: ["NetCore", "HTTPCore"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "BackendTests", dependencies: ["Backend", "NetCore", "HTTPCore", "TestSupport"]),
         .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "NetCore", "HTTPCore", "CLI", "TestSupport"]),
     ]

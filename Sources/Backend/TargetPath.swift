@@ -36,7 +36,7 @@ enum TargetPath {
         while i < count {
             var c = p[i]
             if c == 0x25 {
-                guard i + 2 < count, let hi = hex(p[i + 1]), let lo = hex(p[i + 2]) else { return .invalid(.badRequest) }
+                guard i + 2 < count, let hi = hexDigitValue(p[i + 1]), let lo = hexDigitValue(p[i + 2]) else { return .invalid(.badRequest) }
                 c = hi << 4 | lo
                 i += 3
             } else {
@@ -82,15 +82,5 @@ enum TargetPath {
             w += 1
         }
         return .path(length: w, trailingSlash: endsWithSlash)
-    }
-
-    @inline(__always)
-    private static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x41 + 10
-        case 0x61...0x66: return c - 0x61 + 10
-        default: return nil
-        }
     }
 }

@@ -1,4 +1,6 @@
-import Foundation
+import Glibc
+import HTTPCore
+import JSON
 import NetCore
 
 /// The admin API's answers, independent of the socket: `GET /upstreams`, `POST /upstreams`,
@@ -16,7 +18,7 @@ struct AdminAPI {
         let route = path.split(separator: "?").first.map(String.init) ?? path
         switch (method, route) {
         case ("GET", "/upstreams"):
-            return Reply(status: 200, body: json(service.pools.flatMap { pool in pool.snapshot.upstreams.map { describe($0, pool) } }))
+            return Reply(status: 200, body: json(.array(service.pools.flatMap { pool in pool.snapshot.upstreams.map { describe($0, pool) } })))
         case ("POST", "/upstreams"):
             return add(body)
         case ("GET", "/metrics"):
@@ -25,7 +27,8 @@ struct AdminAPI {
             return Reply(status: 200, body: "{\"status\":\"ok\",\"pid\":\(getpid())}\n")
         default:
             if route.hasPrefix("/upstreams/") {
-                let key = String(route.dropFirst("/upstreams/".count)).removingPercentEncoding ?? ""
+                let encoded = route.dropFirst("/upstreams/".count)
+                guard let key = percentDecoded(encoded) else { return error(400, "malformed %-escape in \(encoded)") }
                 switch method {
                 case "DELETE":
                     guard let u = service.drain(key: key) else {
@@ -50,15 +53,27 @@ struct AdminAPI {
     }
 
     private func add(_ body: [UInt8]) -> Reply {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            return error(400, "the body must be a JSON object such as {\"address\":\"127.0.0.1:9004\",\"weight\":1}")
+        let example = "{\"address\":\"127.0.0.1:9004\",\"weight\":1}"
+        let object: JSONValue
+        do { object = try OrderedJSONParser.parse(body) } catch {
+            return self.error(400, "the body must be a JSON object such as \(example): \(error.description)")
         }
-        guard let text = object["address"] as? String else { return error(400, "\"address\" (HOST:PORT) is required") }
-        let weight = (object["weight"] as? Int) ?? 1
-        guard weight >= 1 && weight <= 1000 else { return error(400, "\"weight\" must be 1 to 1000") }
+        guard case .object = object else { return error(400, "the body must be a JSON object such as \(example)") }
+        guard case .string(let text)? = object["address"] else { return error(400, "\"address\" (HOST:PORT) is required") }
+        var weight = 1
+        if let w = object["weight"] {
+            guard case .number(let value, _) = w, let whole = Int(exactly: value), whole >= 1 && whole <= 1000 else {
+                return error(400, "\"weight\" must be a whole number from 1 to 1000")
+            }
+            weight = whole
+        }
         let address: SocketAddress
         do { address = try SocketAddress.parse(text) } catch { return self.error(400, "\"address\": \(error)") }
-        let routePrefix = (object["route"] as? String) ?? service.routes.routes.last?.prefix ?? "/"
+        var routePrefix = service.routes.routes.last?.prefix ?? "/"
+        if let r = object["route"] {
+            guard case .string(let prefix) = r else { return error(400, "\"route\" must be a route prefix such as \"/images/\"") }
+            routePrefix = prefix
+        }
         guard let route = service.routes.routes.first(where: { $0.prefix == routePrefix }) else {
             return error(404, "no route \(routePrefix)")
         }
@@ -67,30 +82,27 @@ struct AdminAPI {
         return Reply(status: existed ? 200 : 201, body: json(describe(u, route.pool)))
     }
 
-    private func describe(_ u: Upstream, _ pool: UpstreamPool) -> [String: Any] {
+    private func describe(_ u: Upstream, _ pool: UpstreamPool) -> JSONValue {
         var requests: UInt64 = 0
         var failures: UInt64 = 0
         for s in u.stats {
             requests += s.requests.load(ordering: .relaxed)
             failures += s.failures.load(ordering: .relaxed)
         }
-        var d: [String: Any] = [
-            "address": u.key, "weight": u.weight, "state": u.state.name,
-            "active": u.active.load(ordering: .relaxed), "requests": requests, "failures": failures,
-            "pool": pool.name,
+        var d: [String: JSONValue] = [
+            "address": .string(u.key), "weight": .integer(u.weight), "state": .string(u.state.name),
+            "active": .integer(u.active.load(ordering: .relaxed)), "requests": .integer(requests),
+            "failures": .integer(failures), "pool": .string(pool.name),
         ]
-        if let route = service.routes.routes.first(where: { $0.pool === pool }) { d["route"] = route.prefix }
-        return d
+        if let route = service.routes.routes.first(where: { $0.pool === pool }) { d["route"] = .string(route.prefix) }
+        return .sortedObject(d)
     }
 
     private func error(_ status: Int, _ message: String) -> Reply {
-        Reply(status: status, body: json(["error": message]))
+        Reply(status: status, body: json(.sortedObject(["error": .string(message)])))
     }
 
-    private func json(_ value: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}\n" }
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
+    private func json(_ value: JSONValue) -> String { value.text + "\n" }
 }
 
 /// Prometheus text exposition of the per-upstream counters, summed over workers.

@@ -39,7 +39,7 @@ public struct ChunkedDecoder: Sendable {
             let c = p[i]
             switch state {
             case .size:
-                if let d = Self.hexValue(c) {
+                if let d = hexDigitValue(c).map(Int.init) {
                     if sizeDigits >= 15 { return .invalid(HTTPParseError(.contentTooLarge, "chunk size too large")) }
                     remaining = remaining << 4 | d
                     sizeDigits += 1
@@ -125,15 +125,5 @@ public struct ChunkedDecoder: Sendable {
             }
         }
         return .needMore
-    }
-
-    @inline(__always)
-    private static func hexValue(_ c: UInt8) -> Int? {
-        switch c {
-        case 0x30...0x39: return Int(c - 0x30)
-        case 0x41...0x46: return Int(c - 0x41 + 10)
-        case 0x61...0x66: return Int(c - 0x61 + 10)
-        default: return nil
-        }
     }
 }

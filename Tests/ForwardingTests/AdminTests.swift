@@ -90,6 +90,38 @@ import TestSupport
         #expect(try admin(sock, "POST", "/upstreams", body: "{\"address\":\"nohost\"}").status == 400)
         #expect(try admin(sock, "DELETE", "/upstreams/127.0.0.1:1").status == 404)
         #expect(try admin(sock, "GET", "/nothing").status == 404)
+        // Each refusal says what to fix, as JSON any client can read.
+        let refusals: [(body: String, says: String)] = [
+            ("", "the body must be a JSON object"),
+            ("[1]", "the body must be a JSON object"),
+            ("{\"address\": 9004}", "\"address\" (HOST:PORT) is required"),
+            ("{\"address\":\"127.0.0.1:9\",\"weight\":0}", "\"weight\" must be a whole number from 1 to 1000"),
+            ("{\"address\":\"127.0.0.1:9\",\"weight\":1.5}", "\"weight\" must be a whole number from 1 to 1000"),
+            ("{\"address\":\"127.0.0.1:9\",\"route\":1}", "\"route\" must be a route prefix"),
+            ("{\"address\":\"127.0.0.1:9\",\"route\":\"/nope/\"}", "no route /nope/"),
+        ]
+        for (body, says) in refusals {
+            let r = try admin(sock, "POST", "/upstreams", body: body)
+            #expect(r.status == 400 || r.status == 404, "\(body)")
+            let object = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
+            let message = object?["error"] as? String ?? ""
+            #expect(message.contains(says), "\(body): \(message)")
+        }
+        #expect(try list(sock).count == 1, "a refused request added nothing")
+    }
+
+    @Test func upstreamKeys_mayBePercentEncoded() throws {
+        let backends = try startBackends(2)
+        let sock = socketPath()
+        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--upstream", "127.0.0.1:\(backends[0].port)",
+                                                   "--upstream", "127.0.0.1:\(backends[1].port)"])
+        defer { withExtendedLifetime(lb) {} }
+        let one = try admin(sock, "GET", "/upstreams/127.0.0.1%3A\(backends[1].port)")
+        #expect(one.status == 200)
+        let object = try JSONSerialization.jsonObject(with: Data(one.body)) as? [String: Any]
+        #expect(object?["address"] as? String == "127.0.0.1:\(backends[1].port)")
+        #expect(try admin(sock, "DELETE", "/upstreams/127.0.0.1%3a\(backends[1].port)").status == 202)
+        #expect(try admin(sock, "GET", "/upstreams/127.0.0.1%3").status == 400)
     }
 
     @Test func metrics_arePrometheusText() throws {

@@ -1,3 +1,5 @@
+import JSON
+
 /// Durations as topology files write them: "500ms", "2s", "1.5s", "1m", "1h", or a bare number of seconds.
 enum DurationText {
     static let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]

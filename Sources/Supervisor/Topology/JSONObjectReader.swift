@@ -1,3 +1,5 @@
+import JSON
+
 /// Reads the members of one JSON object at a key path. Construction refuses the object outright if it
 /// has a key the schema does not know (with a did-you-mean) or a key written twice, so the getters only
 /// ever see keys that mean something.

@@ -1,3 +1,5 @@
+import JSON
+
 /// Typed views of a JSON value for the topology decoders. Each throws a problem naming the key path,
 /// what was expected and what the file holds instead.
 extension JSONValue {

@@ -1,3 +1,5 @@
+import JSON
+
 /// The ports a service declares: one port ("port": 9001) or a range ("port": "9001-9005"). Instance N
 /// uses first + N - 1, so a range must hold a port for every instance the service may scale to.
 struct PortSpan: Equatable {

@@ -1,3 +1,5 @@
+import JSON
+
 /// A service as decoded from its own JSON object, before references to other services are checked.
 struct DecodedService {
     var service: Service

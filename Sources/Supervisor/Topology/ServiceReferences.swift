@@ -1,3 +1,5 @@
+import JSON
+
 /// Checks between services, once every service has decoded on its own: names that refer to other
 /// services, implicit dependencies, and ports claimed twice.
 enum ServiceReferences {

@@ -1,3 +1,4 @@
+import JSON
 import Glibc
 
 /// Reads a topology file and checks everything that can be checked before starting anything: syntax,
@@ -26,7 +27,7 @@ enum TopologyLoader {
             throw TopologyProblem("", "the file is not UTF-8 text; save it as UTF-8 JSON")
         }
         let document: JSONValue
-        do { document = try OrderedJSONParser.parse(data) } catch { throw TopologyProblem("", error.description) }
+        do { document = try OrderedJSONParser.parse(data, whenEmpty: "the file is empty; expected an object such as {\"services\": {...}}") } catch { throw TopologyProblem("", error.description) }
 
         let file = FilePaths.absolute(path, relativeTo: FilePaths.currentDirectory())
         let folder = FilePaths.folder(of: file)

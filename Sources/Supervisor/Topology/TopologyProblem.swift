@@ -1,3 +1,5 @@
+import JSON
+
 /// A problem found while decoding, before the file name is attached: the decoders work on JSON values
 /// and key paths only, and `TopologyLoader` turns this into a `TopologyError` naming the file.
 struct TopologyProblem: Error, Equatable {

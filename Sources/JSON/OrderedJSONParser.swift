@@ -1,21 +1,22 @@
 /// A strict RFC 8259 parser producing `JSONValue` with object members in file order. Errors carry the
 /// line and column of the offending byte, so "invalid JSON" can point at the spot to fix.
-struct OrderedJSONParser {
-    struct SyntaxError: Error, Equatable {
-        var line: Int
-        var column: Int
-        var message: String
+public struct OrderedJSONParser {
+    public struct SyntaxError: Error, Equatable {
+        public var line: Int
+        public var column: Int
+        public var message: String
 
-        var description: String { "invalid JSON at line \(line), column \(column): \(message)" }
+        public var description: String { "invalid JSON at line \(line), column \(column): \(message)" }
     }
 
-    /// Parses a whole document: one value, surrounded only by whitespace.
-    static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
+    /// Parses a whole document: one value, surrounded only by whitespace. `whenEmpty` is the message
+    /// for a document with no value at all, where the caller can say what it expected.
+    public static func parse(_ bytes: [UInt8], whenEmpty: String = "the document is empty") throws(SyntaxError) -> JSONValue {
         var parser = OrderedJSONParser(bytes: bytes)
         // A UTF-8 byte-order mark is legal to ignore (RFC 8259 §8.1); some editors write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.offset = 3 }
         parser.skipWhitespace()
-        if parser.atEnd { throw parser.error("the file is empty; expected an object such as {\"services\": {...}}") }
+        if parser.atEnd { throw parser.error(whenEmpty) }
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
         if !parser.atEnd { throw parser.error("unexpected \(parser.describeCurrent()) after the end of the document") }
@@ -23,7 +24,7 @@ struct OrderedJSONParser {
     }
 
     /// Nesting deeper than this is refused instead of risking the stack; topologies nest 4 levels.
-    static let maxDepth = 64
+    public static let maxDepth = 64
 
     private let bytes: [UInt8]
     private var offset = 0

@@ -1,6 +1,6 @@
 /// A JSON document that keeps object members in file order. Foundation's JSONSerialization returns
 /// dictionaries, which lose the order of services and routes, and NSNumber, which blurs 1, 1.0 and true.
-enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// The value and the literal as written, so messages can quote the user's text.
@@ -10,7 +10,7 @@ enum JSONValue: Sendable, Equatable {
     case object([JSONMember])
 
     /// What this value is, for "expected X, got Y" messages: `the string "9001"`, `the number 1.5`.
-    var kindDescription: String {
+    public var kindDescription: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return "\(b)"
@@ -22,7 +22,7 @@ enum JSONValue: Sendable, Equatable {
     }
 
     /// A string as JSON writes it, shortened so one bad value cannot flood a message.
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         let shown = text.count > 60 ? String(text.prefix(57)) + "..." : text
         var out = "\""
         for c in shown.unicodeScalars {
@@ -40,9 +40,14 @@ enum JSONValue: Sendable, Equatable {
 }
 
 /// One `"key": value` pair of an object, in the order the file wrote it.
-struct JSONMember: Sendable, Equatable {
-    var key: String
-    var value: JSONValue
+public struct JSONMember: Sendable, Equatable {
+    public var key: String
+    public var value: JSONValue
+
+    public init(key: String, value: JSONValue) {
+        self.key = key
+        self.value = value
+    }
 }
 
 private extension String {
