@@ -110,7 +110,7 @@ extension HTTPSession {
             case .length(let left):
                 if up.input.isEmpty { return }
                 let n = min(left, up.input.readableBytes)
-                output.append(up.input.readPointer, n)
+                if !relayToClient(up.input.readPointer, n) { return }
                 up.input.consume(n)
                 bodyBytesToClient += n
                 responseBody = left == n ? .none : .length(left - n)
@@ -131,11 +131,11 @@ extension HTTPSession {
                 bodyBytesToClient += data
                 switch result {
                 case .needMore:
-                    if !dechunk { output.append(up.input.readPointer, available) }
+                    if !dechunk && !relayToClient(up.input.readPointer, available) { return }
                     up.input.consume(available)
                     responseBody = .chunked(decoder)
                 case .done(let consumed):
-                    if !dechunk { output.append(up.input.readPointer, consumed) }
+                    if !dechunk && !relayToClient(up.input.readPointer, consumed) { return }
                     up.input.consume(consumed)
                     responseBody = .none
                 case .invalid:
@@ -146,10 +146,29 @@ extension HTTPSession {
             case .untilClose:
                 if up.input.isEmpty { return }
                 let n = up.input.readableBytes
-                output.append(up.input.readPointer, n)
+                if !relayToClient(up.input.readPointer, n) { return }
                 up.input.consume(n)
                 bodyBytesToClient += n
             }
+        }
+    }
+
+    /// Response body bytes for the client. To a client that stays connected they go out at once, from the
+    /// upstream's buffer and behind what is queued (the response head), and are copied only if the
+    /// socket does not take them; to one that is closed after this response they wait in the queue for
+    /// the flush that sends them together with the FIN. False when the client is gone (aborted).
+    @inline(__always)
+    private func relayToClient(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Bool {
+        guard clientKeepAlive else {
+            output.append(p, n)
+            return true
+        }
+        do {
+            _ = try output.flush(to: fd, then: p, n)
+            return true
+        } catch {
+            abort()
+            return false
         }
     }
 

@@ -25,6 +25,9 @@ public final class OutputQueue {
     private var iov: UnsafeMutablePointer<iovec>
     private static let maxIOV = 32
     public private(set) var pendingBytes = 0
+    /// The last flush stopped short (the socket was full): sending more before it drains would only
+    /// meet EAGAIN.
+    public private(set) var blocked = false
     /// Bytes handed to the kernel over the queue's life (for logs and metrics).
     public private(set) var totalSent = 0
 
@@ -94,11 +97,61 @@ public final class OutputQueue {
             }
             switch r {
             case .wouldBlock:
+                blocked = true
                 return .wouldBlock
             case .processed(let n):
                 advanceMemory(n)
-                if n < total { return .wouldBlock }
+                if n < total {
+                    blocked = true
+                    return .wouldBlock
+                }
             }
+        }
+        reset()
+        return .drained
+    }
+
+    /// Sends what is queued and then `count` bytes at `bytes`, memory the caller owns (a body still in
+    /// the buffer it was received into), in one call; only what the socket does not take is copied into
+    /// the queue. A relay to a client that keeps up thus never copies a body, and its queue stays at
+    /// its first size instead of growing to hold whole responses. Not for a socket about to be closed:
+    /// it sends at once, without `flush(closing:)`'s wait for the FIN.
+    public func flush(to fd: Int32, then bytes: UnsafeRawPointer, _ count: Int) throws(SystemError) -> FlushResult {
+        seal()
+        guard !blocked, count > 0, segments.count - head < Self.maxIOV else {
+            append(bytes, count)
+            return blocked ? .wouldBlock : try flush(to: fd)
+        }
+        let (queued, total) = gather()
+        guard head + queued == segments.count else {   // a file is queued: it goes first, by sendfile
+            append(bytes, count)
+            return try flush(to: fd)
+        }
+        iov[queued] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes), iov_len: count)
+        let r = try Posix.retrying("sendmsg") { () -> Int in
+            if queued == 0 { return Glibc.send(fd, bytes, count, CL_MSG_NOSIGNAL) }
+            var msg = msghdr()
+            msg.msg_iov = iov
+            msg.msg_iovlen = queued + 1
+            return Glibc.sendmsg(fd, &msg, CL_MSG_NOSIGNAL)
+        }
+        var sent = 0
+        if case .processed(let n) = r { sent = n }
+        if sent < total {
+            advanceMemory(sent)
+            append(bytes, count)
+            seal()
+            blocked = true
+            return .wouldBlock
+        }
+        advanceMemory(total)
+        let own = sent - total
+        totalSent += own
+        if own < count {
+            append(bytes + own, count - own)
+            seal()
+            blocked = true
+            return .wouldBlock
         }
         reset()
         return .drained
@@ -200,6 +253,7 @@ public final class OutputQueue {
 
     /// Forgets everything (after a full flush, or when the connection is abandoned).
     public func reset() {
+        blocked = false
         segments.removeAll(keepingCapacity: true)
         head = 0
         buffer.clear()

@@ -69,4 +69,59 @@ import Testing
             #expect(String(decoding: buf[0..<n], as: UTF8.self) == "message \(i);")
         }
     }
+
+    /// A relay's body, sent from the caller's memory behind the queued head: when the socket takes it
+    /// all nothing is copied, so the queue does not grow to the size of the body.
+    @Test func flushThen_sendsHeadAndBorrowedBodyInOneGo_withoutCopying() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        try Posix.setNonBlocking(fds[0])
+        let q = OutputQueue(capacity: 256)
+        let body = (0..<40_000).map { UInt8($0 % 253) }
+        q.buffer.append("HTTP/1.1 200 OK\r\n\r\n")
+        let result = try body.withUnsafeBytes { try q.flush(to: fds[0], then: $0.baseAddress!, $0.count) }
+        #expect(result == .drained)
+        #expect(q.isEmpty && !q.blocked)
+        #expect(q.buffer.capacity == 256)
+        #expect(q.totalSent == 19 + body.count)
+        var received = [UInt8](repeating: 0, count: 50_000)
+        let n = read(fds[1], &received, received.count)
+        #expect(Array(received[0..<max(n, 0)]) == Array("HTTP/1.1 200 OK\r\n\r\n".utf8) + body)
+    }
+
+    /// A full socket takes part; the rest is copied, so the caller may reuse its memory at once, and
+    /// further bodies queue behind it without a send that could only fail.
+    @Test func flushThen_copiesWhatTheSocketDoesNotTake_andKeepsOrder() throws {
+        let (w, r) = try tightPair()
+        defer { close(w); close(r) }
+        let q = OutputQueue(capacity: 64)
+        q.buffer.append("head|")
+        var first = (0..<200_000).map { UInt8($0 % 241) }
+        let second = (0..<30_000).map { UInt8($0 % 239) }
+        let expected = Array("head|".utf8) + first + second
+        #expect(try first.withUnsafeBytes { try q.flush(to: w, then: $0.baseAddress!, $0.count) } == .wouldBlock)
+        #expect(q.blocked)
+        for i in first.indices { first[i] = 0 }   // the caller's buffer is reused for the next read
+        #expect(try second.withUnsafeBytes { try q.flush(to: w, then: $0.baseAddress!, $0.count) } == .wouldBlock)
+
+        var received: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 8192)
+        var rounds = 0
+        while true {
+            let n = read(r, &buf, buf.count)
+            if n > 0 { received += buf[0..<n] }
+            rounds += 1
+            if try q.flush(to: w) == .drained { break }
+            #expect(rounds < 100_000)
+        }
+        shutdown(w, Int32(SHUT_WR))
+        while true {
+            let n = read(r, &buf, buf.count)
+            if n <= 0 { break }
+            received += buf[0..<n]
+        }
+        #expect(received == expected)
+        #expect(q.isEmpty && !q.blocked)
+    }
 }
