@@ -328,6 +328,7 @@ rows_of() {
 }
 
 declare -A THEIRS_OF=([http]=haproxy [tcp]=haproxy [proxy]=nginx)
+declare -A RSS_MB   # "mode|workers|theirs-or-ours" -> peak resident MB over that config's runs
 
 measure_config() {   # MODE WORKERS
     local mode="$1" w="$2" r tool path srv order port pid
@@ -361,6 +362,9 @@ measure_config() {   # MODE WORKERS
             done
         done
     done
+    # Peak memory over the whole config (start, warm-up, every round): pools, buffers, caches.
+    RSS_MB["$mode|$w|theirs"]="$(peak_rss_mb "$THEIRS_PID")"
+    RSS_MB["$mode|$w|ours"]="$(peak_rss_mb "$OURS_PID")"
     stop_pair
 }
 
@@ -374,7 +378,7 @@ settings: ROUNDS=$ROUNDS DURATION=${DURATION}s AB_REQUESTS=$AB_REQUESTS WARMUP=$
 backends: one nginx (worker_processes 1) on $BACKEND_COUNT ports serving www/; workers = our --workers = HAProxy nbthread = nginx-proxy worker_processes
 http: balancer vs HAProxy mode http (roundrobin, http-reuse always); tcp: balancer --mode tcp vs HAProxy mode tcp; proxy: proxy vs nginx proxy_pass (upstream keepalive 64)
 wrk = keep-alive, wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s --latency; ab = no keep-alive, ab -q -c $AB_CONC -n $AB_REQUESTS
-medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = median over rounds of each round's ours/theirs (the two ran back to back); range = where that median lies with ≥90% confidence (order statistics of the rounds' ratios; needs ROUNDS ≥ 5); verdict = ahead or behind when the whole range is above or below 1, parity when the rounds cannot tell the two apart; p99 in ms (lower is better; ab's from its -e table, not its rounded whole ms); cpu = the server's own CPU per request in µs (all its threads and processes, from schedstat; lower is better; what tells the two apart when requests/s is bound by the backends and the load generator sharing the CPUs); fail = failed+non-2xx+socket errors summed over rounds (theirs/ours)"
+medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = median over rounds of each round's ours/theirs (the two ran back to back); range = where that median lies with ≥90% confidence (order statistics of the rounds' ratios; needs ROUNDS ≥ 5); verdict = ahead or behind when the whole range is above or below 1, parity when the rounds cannot tell the two apart; p99 in ms (lower is better; ab's from its -e table, not its rounded whole ms); cpu = the server's own CPU per request in µs (all its threads and processes, from schedstat; lower is better; what tells the two apart when requests/s is bound by the backends and the load generator sharing the CPUs); peak MB = the server's peak resident memory (VmHWM, summed over its processes: nginx's master and workers) over all the runs of its mode and workers, so the same on each of those rows; fail = failed+non-2xx+socket errors summed over rounds (theirs/ours)"
 
     local md="$RESULTS_MD.tmp"
     mkdir -p "$RESULTS_DIR"
@@ -385,21 +389,21 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = medi
         echo
         sed 's/^/- /' <<<"$header"
         echo
-        echo "| mode | workers | tool | path | theirs | theirs req/s | ours req/s | ratio | paired | range | verdict | theirs p99 ms | ours p99 ms | theirs cpu µs/req | ours cpu µs/req | fail t/o | runs req/s theirs / ours | runs p99 ms theirs / ours |"
-        echo "|---|---|---|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---|---|"
+        echo "| mode | workers | tool | path | theirs | theirs req/s | ours req/s | ratio | paired | range | verdict | theirs p99 ms | ours p99 ms | theirs cpu µs/req | ours cpu µs/req | theirs peak MB | ours peak MB | fail t/o | runs req/s theirs / ours | runs p99 ms theirs / ours |"
+        echo "|---|---|---|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|---|---|"
     } >"$md"
 
     echo
     echo "================ balancer/proxy vs HAProxy/nginx ================"
     echo "$header"
     echo
-    local fmt='%-5s %-7s %-4s %-20s %-7s %11s %11s %6s %6s %-9s %-7s %10s %9s %10s %9s %-9s %s\n'
+    local fmt='%-5s %-7s %-4s %-20s %-7s %11s %11s %6s %6s %-9s %-7s %10s %9s %10s %9s %9s %8s %-9s %s\n'
     # shellcheck disable=SC2059
     printf "$fmt" mode workers tool path theirs "theirs r/s" "ours r/s" ratio paired range verdict "theirs p99" "ours p99" \
-        "theirs cpu" "ours cpu" "fail t/o" \
+        "theirs cpu" "ours cpu" "theirs MB" "ours MB" "fail t/o" \
         "runs: req/s theirs | ours ; p99 ms theirs | ours"
 
-    local mode w row tool path kt ko mt mo pt po ct co runs_r runs_p fail paired lo hi verdict range
+    local mode w row tool path kt ko mt mo pt po ct co mbt mbo runs_r runs_p fail paired lo hi verdict range
     local -a rows
     for mode in $MODES; do
         mapfile -t rows < <(rows_of "$mode")
@@ -418,6 +422,7 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = medi
                 # shellcheck disable=SC2086
                 runs_p="$(runs_ms ${P99[$kt]}) | $(runs_ms ${P99[$ko]})"
                 fail="${FAILS[$kt]}/${FAILS[$ko]}"
+                mbt="${RSS_MB[$mode|$w|theirs]:-x}" mbo="${RSS_MB[$mode|$w|ours]:-x}"
                 paired="$(paired_ratio "${RPS[$kt]}" "${RPS[$ko]}")"
                 read -r lo hi verdict < <(paired_interval "${RPS[$kt]}" "${RPS[$ko]}")
                 range="$lo–$hi"
@@ -425,10 +430,11 @@ medians over rounds; ratio = ours/theirs req/s (>1 = ours faster); paired = medi
                 # shellcheck disable=SC2059
                 printf "$fmt" "$mode" "$w" "$tool" "$path" "${THEIRS_OF[$mode]}" "$(fmt_int "$mt")" "$(fmt_int "$mo")" \
                     "$(ratio "$mo" "$mt")" "$paired" "$range" "$verdict" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" \
-                    "$fail" "$runs_r ; $runs_p"
-                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+                    "$mbt" "$mbo" "$fail" "$runs_r ; $runs_p"
+                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
                     "$mode" "$w" "$tool" "$path" "${THEIRS_OF[$mode]}" "$(fmt_int "$mt")" "$(fmt_int "$mo")" \
-                    "$(ratio "$mo" "$mt")" "$paired" "$range" "$verdict" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" "$fail" \
+                    "$(ratio "$mo" "$mt")" "$paired" "$range" "$verdict" "$(fmt_ms "$pt")" "$(fmt_ms "$po")" "$(fmt_ms "$ct")" "$(fmt_ms "$co")" \
+                    "$mbt" "$mbo" "$fail" \
                     "${runs_r/|/\/}" "${runs_p/|/\/}" >>"$md"
             done
         done

@@ -232,18 +232,30 @@ run_ab() {   # URL
     R_NOTE="failed=${failed:-0} non2xx=${non2xx:-0}"
 }
 
+# The PIDs and their child processes (an nginx master and its workers), one per line.
+with_children() {   # PID...
+    local p
+    for p in "$@"; do
+        echo "$p"
+        pgrep -P "$p" || true
+    done
+}
+
 # CPU time the kernel has charged to PIDs and their child processes (all threads), in ns: the
 # scheduler's own account (/proc/*/task/*/schedstat), finer than the 10 ms ticks of /proc/*/stat.
 cpu_ns() {   # PID...
-    local p pids=() kids
-    for p in "$@"; do
-        pids+=("$p")
-        kids="$(pgrep -P "$p" || true)"
-        # shellcheck disable=SC2206  # one PID per word
-        [[ -z "$kids" ]] || pids+=($kids)
-    done
-    for p in "${pids[@]}"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null || true; done |
+    local p
+    for p in $(with_children "$@"); do cat /proc/"$p"/task/*/schedstat 2>/dev/null || true; done |
         awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# Peak resident memory of PIDs and their child processes so far (VmHWM), in MB, summed over the
+# processes: pages an nginx master shares with its workers count once per process, so for a
+# multi-process server this is an upper bound.
+peak_rss_mb() {   # PID...
+    local p
+    for p in $(with_children "$@"); do awk '/^VmHWM:/ { print $2 }' /proc/"$p"/status 2>/dev/null || true; done |
+        awk '{ s += $1 } END { printf "%.1f\n", s / 1024 }'
 }
 
 # Runs "$@" (a run_wrk or run_ab) and sets R_CPU_US: the server PID's CPU per request, in µs.
