@@ -37,6 +37,10 @@
 # Servers alternate inside every round, and which one goes first flips each round, so slow drift
 # of a noisy VM (other tenants, thermal, page cache) lands on both servers equally instead of
 # biasing whichever runs second. We report medians because single runs on a shared VM have outliers.
+# Beside requests/s and p99: each server's own CPU per request (schedstat of all its threads and
+# processes around every run), its peak resident memory per (mode, workers), and for each row a
+# distribution-free ≥90% range of the paired ratio with a verdict: ahead, behind, or parity where the
+# rounds cannot tell the two apart.
 #
 # Output: a table on stdout and the same as Markdown in bench/results/balancer-latest.md.
 
