@@ -280,18 +280,21 @@ fmt_int() { awk -v v="$1" 'BEGIN { if (v == "nan") print "x"; else printf "%.0f\
 fmt_k()  { awk -v v="$1" 'BEGIN { if (v == "nan") print "x"; else printf "%.1fk\n", v / 1000 }'; }
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "x"; else printf "%.2f\n", v }'; }
 ratio()  { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
-# Median over rounds of ours/theirs, each round's pair having run back to back: drift of a noisy VM
-# between rounds (often larger than the difference measured) cancels out of every round's ratio.
-paired_ratio() {   # "THEIRS RUNS..." "OURS RUNS..."
-    local -a t o r=()
+# Each round's ours/theirs, sorted, one per line; a round where either run failed (nan) is left out.
+round_ratios() {   # "THEIRS RUNS..." "OURS RUNS..."
+    local -a t o
     read -r -a t <<<"$1"
     read -r -a o <<<"$2"
     local i
-    for ((i = 0; i < ${#t[@]} && i < ${#o[@]}; i++)); do
-        r+=("$(awk -v a="${o[i]}" -v b="${t[i]}" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "nan"; else printf "%.4f", a / b }')")
-    done
+    for ((i = 0; i < ${#t[@]} && i < ${#o[@]}; i++)); do echo "${t[i]} ${o[i]}"; done |
+        awk '$1 != "nan" && $2 != "nan" && $1 + 0 > 0 { printf "%.4f\n", $2 / $1 }' | sort -g
+}
+# Median over rounds of ours/theirs, each round's pair having run back to back: drift of a noisy VM
+# between rounds (often larger than the difference measured) cancels out of every round's ratio.
+paired_ratio() {   # "THEIRS RUNS..." "OURS RUNS..."
     local m
-    m="$(median "${r[@]}")"
+    # shellcheck disable=SC2046  # one ratio per word
+    m="$(median $(round_ratios "$1" "$2"))"
     [[ $m == nan ]] && echo "n/a" || printf '%.2f' "$m"
 }
 # How far the paired ratio can be trusted: a distribution-free interval for the median of the
@@ -300,16 +303,10 @@ paired_ratio() {   # "THEIRS RUNS..." "OURS RUNS..."
 # Needs 5 rounds or more; with 5–7 it is the whole range of the rounds.
 # Prints "LO HI VERDICT": ahead (LO > 1), behind (HI < 1), else parity (the rounds cannot tell).
 paired_interval() {   # "THEIRS RUNS..." "OURS RUNS..."
-    local -a t o
-    read -r -a t <<<"$1"
-    read -r -a o <<<"$2"
-    local i pairs=""
-    for ((i = 0; i < ${#t[@]} && i < ${#o[@]}; i++)); do pairs+="${t[i]} ${o[i]}"$'\n'; done
-    awk '
-        $1 + 0 > 0 && $1 != "nan" && $2 != "nan" { r[++n] = $2 / $1 }
+    round_ratios "$1" "$2" | awk '
+        { r[++n] = $1 }
         END {
             if (n < 5) { print "n/a n/a n/a"; exit }
-            for (i = 2; i <= n; i++) { v = r[i]; for (j = i - 1; j >= 1 && r[j] > v; j--) r[j + 1] = r[j]; r[j + 1] = v }
             # [r_k, r_(n+1-k)] misses the median with probability 2 * P(Binomial(n, 1/2) <= k - 1)
             k = 1; c = 1; tail = 0
             for (m = 0; m < n; m++) {
@@ -320,7 +317,7 @@ paired_interval() {   # "THEIRS RUNS..." "OURS RUNS..."
             lo = r[k]; hi = r[n + 1 - k]
             verdict = lo > 1 ? "ahead" : hi < 1 ? "behind" : "parity"
             printf "%.2f %.2f %s\n", lo, hi, verdict
-        }' <<<"$pairs"
+        }'
 }
 runs_k()  { local v; for v in "$@"; do fmt_k "$v"; done | paste -sd' '; }    # per-run req/s, compact
 runs_ms() { local v; for v in "$@"; do fmt_ms "$v"; done | paste -sd' '; }   # per-run p99

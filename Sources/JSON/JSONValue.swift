@@ -23,19 +23,7 @@ public enum JSONValue: Sendable, Equatable {
 
     /// A string as JSON writes it, shortened so one bad value cannot flood a message.
     public static func quoted(_ text: String) -> String {
-        let shown = text.count > 60 ? String(text.prefix(57)) + "..." : text
-        var out = "\""
-        for c in shown.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if c.value < 0x20 { out += "\\u" + String(c.value, radix: 16).leftPadded(to: 4) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
+        JSONValue.string(text.count > 60 ? String(text.prefix(57)) + "..." : text).text
     }
 }
 
@@ -48,8 +36,4 @@ public struct JSONMember: Sendable, Equatable {
         self.key = key
         self.value = value
     }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -14,6 +14,30 @@ import Testing
         return (fds[0], fds[1])
     }
 
+    /// Flushes `q` until it drains, reading a little each round so the writer keeps meeting a full
+    /// socket, then reads the rest: every byte the reader got, and the rounds it took.
+    func drain(_ q: OutputQueue, to w: Int32, readingFrom r: Int32) throws -> (received: [UInt8], rounds: Int) {
+        var received: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 8192)
+        var rounds = 0
+        while true {
+            let result = try q.flush(to: w)
+            let n = read(r, &buf, buf.count)
+            if n > 0 { received += buf[0..<n] }
+            rounds += 1
+            if result == .drained { break }
+            #expect(rounds < 100_000)
+            if rounds >= 100_000 { break }
+        }
+        shutdown(w, Int32(SHUT_WR))
+        while true {
+            let n = read(r, &buf, buf.count)
+            if n <= 0 { break }
+            received += buf[0..<n]
+        }
+        return (received, rounds)
+    }
+
     @Test func mixedSegments_arriveInOrderAndExact_despitePartialWrites() throws {
         let (w, r) = try tightPair()
         defer { close(w); close(r) }
@@ -34,24 +58,7 @@ import Testing
         expected += Array("|head-2|".utf8) + Array(fileBytes[1000..<201_000]) + Array("|tail".utf8)
         #expect(q.pendingBytes == 0 || q.pendingBytes <= expected.count)
 
-        var received: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 8192)
-        var rounds = 0
-        while true {
-            let result = try q.flush(to: w)
-            // Read a little each round so the writer keeps hitting a full socket.
-            let n = read(r, &buf, buf.count)
-            if n > 0 { received += buf[0..<n] }
-            rounds += 1
-            if result == .drained { break }
-            #expect(rounds < 100_000)
-        }
-        shutdown(w, Int32(SHUT_WR))
-        while true {
-            let n = read(r, &buf, buf.count)
-            if n <= 0 { break }
-            received += buf[0..<n]
-        }
+        let (received, rounds) = try drain(q, to: w, readingFrom: r)
         #expect(rounds > 10)   // really was partial
         #expect(received == expected)
         #expect(q.isEmpty)
@@ -105,22 +112,7 @@ import Testing
         for i in first.indices { first[i] = 0 }   // the caller's buffer is reused for the next read
         #expect(try second.withUnsafeBytes { try q.flush(to: w, then: $0.baseAddress!, $0.count) } == .wouldBlock)
 
-        var received: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 8192)
-        var rounds = 0
-        while true {
-            let n = read(r, &buf, buf.count)
-            if n > 0 { received += buf[0..<n] }
-            rounds += 1
-            if try q.flush(to: w) == .drained { break }
-            #expect(rounds < 100_000)
-        }
-        shutdown(w, Int32(SHUT_WR))
-        while true {
-            let n = read(r, &buf, buf.count)
-            if n <= 0 { break }
-            received += buf[0..<n]
-        }
+        let (received, _) = try drain(q, to: w, readingFrom: r)
         #expect(received == expected)
         #expect(q.isEmpty && !q.blocked)
     }
