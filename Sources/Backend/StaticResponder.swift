@@ -43,11 +43,10 @@ final class StaticResponder {
             return simple(.methodNotAllowed, "405 Method Not Allowed\n", extra: "Allow: GET, HEAD\r\n",
                           head: false, keepAlive: keepAlive, out)
         }
-        let targetPointer = head.target.pointer(in: base)
-        let origin = TargetPath.originForm(targetPointer, Int(head.target.count))
-        let originPointer = targetPointer + origin.start
-        let queryAt = TargetPath.queryStart(originPointer, origin.count)
-        let pathCount = queryAt ?? origin.count
+        let originPointer = head.origin.pointer(in: base)
+        let originCount = Int(head.origin.count)
+        let queryAt = TargetPath.queryStart(originPointer, originCount)
+        let pathCount = queryAt ?? originCount
         if pathCount + 2 > pathCapacity {
             return simple(.uriTooLong, "414 URI Too Long\n", head: isHead, keepAlive: false, out)
         }
@@ -62,7 +61,7 @@ final class StaticResponder {
             if cache.isEnabled, let hit = cache.lookup(path, length, hash: h, rootFD: site.rootFD) {
                 return serve(meta: hit.meta, blob: hit.body, file: nil, head, base, keepAlive, out)
             }
-            let query = queryAt.map { (originPointer + $0, origin.count - $0) }
+            let query = queryAt.map { (originPointer + $0, originCount - $0) }
             return serveUncached(length: length, trailingSlash: trailingSlash, hash: h, query: query,
                                  head, base, keepAlive, out)
         }

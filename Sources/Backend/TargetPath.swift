@@ -1,7 +1,7 @@
 import HTTPCore
 
-/// Turns a request target into a clean path under the site root: the scheme and authority of an
-/// absolute-form target dropped, the query cut off, percent-decoded exactly once, and `.`/`..`/empty
+/// Turns a request target's origin part (`HTTPRequestHead.origin`) into a clean path under the site root:
+/// the query cut off, percent-decoded exactly once, and `.`/`..`/empty
 /// segments resolved. A `..` that would climb above the root, a NUL byte, or a bad escape is refused.
 enum TargetPath {
     enum Outcome: Equatable {
@@ -10,19 +10,9 @@ enum TargetPath {
         case invalid(HTTPStatus)
     }
 
-    /// The span of the target holding path and query (absolute-form targets lose scheme and authority).
-    static func originForm(_ p: UnsafePointer<UInt8>, _ count: Int) -> (start: Int, count: Int) {
-        var start = 0
-        if count > 7 && asciiEqualsLowercase(p, 7, "http://") { start = 7 }
-        else if count > 8 && asciiEqualsLowercase(p, 8, "https://") { start = 8 }
-        else { return (0, count) }
-        while start < count && p[start] != 0x2F { start += 1 }
-        return (start, count - start)
-    }
-
     /// Index of the query's '?' within the origin-form target, or nil.
     static func queryStart(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int? {
-        for i in 0..<count where p[i] == 0x3F || p[i] == 0x23 { return i }
+        for i in 0..<count where p[i] == 0x3F { return i }
         return nil
     }
 

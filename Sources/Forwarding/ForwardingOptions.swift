@@ -27,7 +27,9 @@ public struct ForwardingOptions: Sendable {
                                sleeps at once (0..1000, 0 = off; default 50 when there are fewer
                                workers than CPUs, else 0)
       --connect-timeout DUR    to reach an upstream before trying the next (default 3s)
-      --response-timeout DUR   for an upstream to start answering, 504 after (default 60s)
+      --response-timeout DUR   the longest an upstream may keep us waiting: to take the request, to
+                               start answering (504 after) or between two pieces of its body; a
+                               body that keeps moving is never cut (default 60s)
       --header-timeout DUR     for a client to send its request head, 408 after (default 20s)
       --idle-timeout DUR       idle client keep-alive connections close after (default 75s)
       --pool-idle-timeout DUR  idle upstream connections close after (default 15s, below the backend's 75s)

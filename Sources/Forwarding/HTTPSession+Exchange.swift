@@ -22,25 +22,24 @@ extension HTTPSession {
             logLine.append(head.requestLine.buffer(in: base))
         }
 
-        // Route on the path part of the target.
-        let target = head.target.pointer(in: base)
-        let targetCount = Int(head.target.count)
-        var pathCount = targetCount
-        for i in 0..<targetCount where target[i] == 0x3F { pathCount = i; break }
+        if head.method == .connect {
+            consumeRequestHead(head)
+            respondLocal(.notImplemented, reason: "CONNECT is not supported here", close: true)
+            log(line: logLine.readable, upstream: nil)
+            return
+        }
         let table = worker.service.routes
-        switch table.match(target, pathCount) {
+        switch table.match(head, base) {
         case .none:
             consumeRequestHead(head)
             respondLocal(.notFound, reason: "no route for this path", close: !clientKeepAlive || requestHasBody)
             log(line: logLine.readable, upstream: nil)
             return
         case .redirect(let i):
-            let prefix = table.routes[i].prefix
+            var location = table.routes[i].prefix
+            let origin = head.origin.buffer(in: base)
+            if let q = origin.firstIndex(of: 0x3F) { location += String(decoding: origin[q...], as: UTF8.self) }
             consumeRequestHead(head)
-            var location = prefix
-            if pathCount < targetCount {
-                location += String(decoding: UnsafeBufferPointer(start: target + pathCount, count: targetCount - pathCount), as: UTF8.self)
-            }
             respondLocal(.movedPermanently, reason: "moved to the folder", close: !clientKeepAlive || requestHasBody, location: location)
             log(line: logLine.readable, upstream: nil)
             return
@@ -49,32 +48,13 @@ extension HTTPSession {
         }
 
         // Rewrite the head once; it is kept for a replay until the response starts.
-        let r = table.routes[route]
         requestHead.clear()
-        if r.stripPrefix {
-            let cut = r.strippedLength
-            var rest = UnsafeRawBufferPointer(start: target + cut, count: targetCount - cut)
-            let slash: StaticString = "/"
-            if rest.isEmpty || rest[0] != 0x2F {
-                // "/images" stripped to "" (or "?q"): the upstream still needs a path.
-                let tmp = ByteBuffer(capacity: targetCount + 2)
-                tmp.append(slash)
-                tmp.append(rest)
-                rest = UnsafeRawBufferPointer(start: tmp.readPointer, count: tmp.readableBytes)
-                worker.rewriter.writeRequest(head, base, target: rest, strippedPrefix: UnsafeRawBufferPointer(start: target, count: cut),
-                                             client: &peer, into: requestHead)
-            } else {
-                worker.rewriter.writeRequest(head, base, target: rest, strippedPrefix: UnsafeRawBufferPointer(start: target, count: cut),
-                                             client: &peer, into: requestHead)
-            }
-        } else {
-            worker.rewriter.writeRequest(head, base, target: UnsafeRawBufferPointer(start: target, count: targetCount),
-                                         strippedPrefix: nil, client: &peer, into: requestHead)
-        }
+        worker.rewriter.writeRequest(head, base, route: table.routes[route], client: &peer, clientFD: fd, into: requestHead)
         if head.isChunked { requestBody = .chunked(ChunkedDecoder()) }
         else if head.contentLength > 0 { requestBody = .length(head.contentLength) }
         else { requestBody = .none }
         consumeRequestHead(head)
+        bodyInHead = method.isIdempotent && keepSmallBodyForReplay()
 
         snapshot = worker.snapshot(forRoute: route)
         tried = 0
@@ -83,6 +63,27 @@ extension HTTPSession {
         responseHeadDone = false
         responseParser.reset()
         connectUpstream()
+    }
+
+    /// A small body that has arrived whole goes into the kept request head, so an idempotent request
+    /// with a body (PUT, DELETE) can be replayed on a fresh connection as one without.
+    private func keepSmallBodyForReplay() -> Bool {
+        let n: Int
+        switch requestBody {
+        case .none, .untilClose:
+            return false
+        case .length(let left):
+            guard left <= Self.replayableBodyLimit, left <= input.readableBytes else { return false }
+            n = left
+        case .chunked(var decoder):
+            let available = min(input.readableBytes, Self.replayableBodyLimit)
+            guard case .done(let consumed) = decoder.feed(input.readPointer, available, onData: { _, _ in }) else { return false }
+            n = consumed
+        }
+        requestHead.append(UnsafeRawBufferPointer(start: input.readPointer, count: n))
+        input.consume(n)
+        requestBody = .none
+        return true
     }
 
     private func consumeRequestHead(_ head: HTTPRequestHead) {
@@ -160,11 +161,10 @@ extension HTTPSession {
         worker.loop.cancelDeadline(up)
     }
 
-    /// Queues the request head (and any body already here) and starts the response clock.
+    /// Queues the request head; the body follows as `advance` pumps it, and `rearm` runs the clock.
     private func beginSending() {
         guard let up = upstream else { return }
         up.output.buffer.append(requestHead.readable)
-        worker.loop.setDeadline(up, worker.loop.now &+ worker.settings.responseTimeout.nanos)
     }
 
     /// A new connection failed (refused, unreachable, timed out): mark the upstream down and move on.
@@ -203,12 +203,12 @@ extension HTTPSession {
         }
         // Slow, not dead: no retry (the request may be running), no marking down.
         connection.upstream.stats[worker.index].failures.add(1, ordering: .relaxed)
-        detachUpstream()
-        connection.close()
-        if responseStarted {
-            abort()
+        if responseHeadDone {
+            abortExchange("upstream went silent in the middle of its response", upstream: connection.upstream)
             return
         }
+        detachUpstream()
+        connection.close()
         phase = .idle
         respondLocal(.gatewayTimeout, reason: "upstream did not answer in time", close: true)
         lingerOnClose = requestBody.isActive
@@ -272,11 +272,13 @@ extension HTTPSession {
                                     now: worker.loop.now)
         }
         if responseStarted && responseHeadDone {
-            abort()   // the client already has part of a response: it must see the connection fail
+            // The client already has part of a response: it must see the connection fail.
+            abortExchange("upstream connection failed in the middle of its response", upstream: up)
             return
         }
-        // Safe to send again: nothing reached the upstream, or an idempotent request without a body.
-        let replayable = !sentAnything || (method.isIdempotent && !requestHasBody)
+        // Safe to send again: nothing reached the upstream, or an idempotent request whose body (if any)
+        // is kept whole with its head.
+        let replayable = !sentAnything || (method.isIdempotent && (!requestHasBody || bodyInHead))
         if !responseStarted && replayable {
             responseParser.reset()
             if wasReused && !connectFailure {

@@ -43,7 +43,7 @@ extension HTTPSession {
             }
         }
         if peerClosed && requestBody.isActive && input.isEmpty {
-            abort()   // the client went away in the middle of its body
+            abortExchange("client closed in the middle of its request body")
         }
     }
 
@@ -54,22 +54,19 @@ extension HTTPSession {
             guard !up.input.isEmpty else { return }
             switch responseParser.parse(up.input.readable, requestMethod: method) {
             case .needMore:
+                // The head fills the whole read buffer and is still not complete.
+                if up.input.readableBytes >= Self.highWater { failResponseHead(up, reason: "upstream response head too large") }
                 return
             case .invalid(let error):
-                up.upstream.stats[worker.index].failures.add(1, ordering: .relaxed)
-                detachUpstream()
-                up.close()
-                phase = .idle
-                respondLocal(.badGateway, reason: error.reason, close: true)
-                lingerOnClose = requestBody.isActive
-                log(line: logLine.readable, upstream: up.upstream)
+                failResponseHead(up, reason: error.reason)
                 return
             case .complete:
                 let base = UnsafePointer(up.input.readPointer)
                 let head = responseParser.head
                 if head.isInterim {
-                    // 100 Continue and friends go to the client as they are; the final answer follows.
-                    if head.status != 101 {
+                    // 100 Continue and friends go to the client as they are; the final answer follows. An
+                    // HTTP/1.0 client gets none (RFC 9110 §15.2).
+                    if head.status != 101 && clientMinor == 1 {
                         output.buffer.append(UnsafeRawBufferPointer(start: base, count: head.length))
                     }
                     up.input.consume(head.length)
@@ -94,11 +91,21 @@ extension HTTPSession {
                 up.input.consume(head.length)
                 responseParser.reset()
                 responseHeadDone = true
-                worker.loop.setDeadline(up, worker.loop.now &+ worker.settings.responseTimeout.nanos)
                 keepUpstream = upstreamReusable
             }
         }
         pumpResponseBody(up)
+    }
+
+    /// An upstream answered with a head we cannot pass on: the client gets a 502 of our own instead.
+    private func failResponseHead(_ up: UpstreamConnection, reason: StaticString) {
+        up.upstream.stats[worker.index].failures.add(1, ordering: .relaxed)
+        detachUpstream()
+        up.close()
+        phase = .idle
+        respondLocal(.badGateway, reason: reason, close: true)
+        lingerOnClose = requestBody.isActive
+        log(line: logLine.readable, upstream: up.upstream)
     }
 
     private func pumpResponseBody(_ up: UpstreamConnection) {
@@ -140,7 +147,7 @@ extension HTTPSession {
                     responseBody = .none
                 case .invalid:
                     // The client has a partial response already; it must see the connection fail.
-                    abort()
+                    abortExchange("upstream sent an invalid chunk")
                     return
                 }
             case .untilClose:
@@ -167,7 +174,7 @@ extension HTTPSession {
             _ = try output.flush(to: fd, then: p, n)
             return true
         } catch {
-            abort()
+            abortExchange("client connection failed")
             return false
         }
     }
@@ -229,7 +236,7 @@ extension HTTPSession {
     }
 
     /// `client -> upstream "request line" status bytes duration`, the seeds' balancer log with the choice shown.
-    func log(line: UnsafeRawBufferPointer?, upstream: Upstream?) {
+    func log(line: UnsafeRawBufferPointer?, upstream: Upstream?, aborted: StaticString? = nil) {
         guard let log = worker.log, !(quietExchange && line != nil) else { return }
         let b = log.buffer
         b.append(address: &peer)
@@ -243,6 +250,10 @@ extension HTTPSession {
         b.append(decimal: bodyBytesToClient)
         b.append(byte: 0x20)
         b.append(milliseconds: Clock.monotonicNanos() &- exchangeStartedAt)
+        if let aborted {
+            b.append(" aborted: ")
+            b.append(aborted)
+        }
         b.append(byte: 0x0A)
         log.lineDone()
     }

@@ -41,6 +41,10 @@ final class HTTPSession: FDHandler, UpstreamClient {
     var clientKeepAlive = true
     var requestHasBody = false
     var requestBody = BodyProgress.none
+    /// Whether the whole request body sits in `requestHead`, so the request can be replayed.
+    var bodyInHead = false
+    /// The largest body kept for a replay (nginx buffers request bodies; we stream all but small ones).
+    static let replayableBodyLimit = 16 * 1024
     /// The rewritten request head, kept until the response starts so it can be replayed on retry.
     let requestHead = ByteBuffer(capacity: 1024)
     /// Whether any request byte reached an upstream socket on the current attempt.
@@ -99,7 +103,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
                     if input.writableBytes > 0 { return }
                 }
             } catch {
-                abort()
+                abortExchange("client connection failed")
                 return
             }
         }
@@ -153,7 +157,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
                 let closing = closeAfterFlush && phase == .idle && !(lingerOnClose && !peerClosed)
                 if try output.flush(to: fd, closing: closing) == .wouldBlock { return }
             } catch {
-                abort()
+                abortExchange("client connection failed")
                 return
             }
         }
@@ -200,7 +204,16 @@ final class HTTPSession: FDHandler, UpstreamClient {
             var upEvents: UInt32 = 0
             if !up.output.isEmpty { upEvents |= Events.writable }
             if output.pendingBytes <= Self.highWater { upEvents |= Events.readable | Events.readHangup }
-            if upEvents == 0 { upEvents = Events.readHangup }
+            // The upstream's clock runs while we wait on it (to take the request, to answer, to send more of
+            // its body) and starts again at every step, so a long body that keeps moving is never cut.
+            // While the client is the slow reader the upstream is not to blame: the client's send clock
+            // governs instead.
+            if upEvents == 0 {
+                upEvents = Events.readHangup
+                loop.cancelDeadline(up)
+            } else {
+                loop.setDeadline(up, loop.now &+ settings.responseTimeout.nanos)
+            }
             if !up.setInterest(upEvents) { upstreamFailed(connectFailure: false) }
         }
     }
@@ -212,7 +225,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
             return
         }
         if phase != .idle || !output.isEmpty {
-            abort()   // the client stopped reading what we send
+            abortExchange("client stopped reading")
             return
         }
         if !input.isEmpty {
@@ -239,6 +252,21 @@ final class HTTPSession: FDHandler, UpstreamClient {
 
     private func drainLinger() {
         if LingeringClose.peerFinished(fd, scratch: input) { close() }
+    }
+
+    /// Ends an exchange that cannot finish by dropping the client connection, which has part of a
+    /// response already or is gone. The log line says why, with the status the client saw (499 when it
+    /// saw none, as nginx logs a client that left). Bytes already queued for the client are sent first,
+    /// so it sees as much of the response as there is before the connection ends.
+    func abortExchange(_ why: StaticString, upstream failed: Upstream? = nil) {
+        if closed { return }
+        if phase != .idle {
+            if status == 0 { status = 499 }
+            _ = try? output.flush(to: fd)
+            log(line: logLine.readable, upstream: failed ?? upstream?.upstream, aborted: why)
+            phase = .idle
+        }
+        abort()
     }
 
     /// Drops the client connection at once; an upstream mid-exchange is closed too (never pooled).

@@ -1,4 +1,5 @@
 import Glibc
+import HTTPCore
 
 /// One path prefix and the pool that serves it.
 public struct Route: Sendable {
@@ -40,6 +41,20 @@ public final class RouteTable: Sendable {
     public var pools: [UpstreamPool] {
         var seen = Set<ObjectIdentifier>()
         return routes.compactMap { seen.insert(ObjectIdentifier($0.pool)).inserted ? $0.pool : nil }
+    }
+
+    /// Finds the route for a request by its path: the origin-form target up to any '?', or "/" for "*" and
+    /// for an absolute-form target without a path.
+    public func match(_ head: HTTPRequestHead, _ base: UnsafePointer<UInt8>) -> Match {
+        let p = head.origin.pointer(in: base)
+        let n = Int(head.origin.count)
+        var pathCount = n
+        for i in 0..<n where p[i] == 0x3F { pathCount = i; break }
+        if pathCount == 0 || p[0] != 0x2F {
+            let root: StaticString = "/"
+            return match(root.utf8Start, 1)
+        }
+        return match(p, pathCount)
     }
 
     /// Finds the route for a request path (`p[0..<n]`, the target up to any '?').

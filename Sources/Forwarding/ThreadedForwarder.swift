@@ -76,10 +76,14 @@ final class ThreadedConnection {
         let head = parser.head
         let line = Array(head.requestLine.buffer(in: base))
         let keepAlive = head.keepAlive && !ThreadedForwarder.server.isDraining
-        let target = head.target.pointer(in: base)
-        var pathCount = Int(head.target.count)
-        for i in 0..<pathCount where target[i] == 0x3F { pathCount = i; break }
-        guard case .route(let routeIndex) = service.routes.match(target, pathCount) else {
+        if head.method == .connect {
+            input.consume(head.length)
+            parser.reset()
+            reply(501, "CONNECT is not supported here", close: true)
+            logLine(line, status: 501, bytes: 0, upstream: nil, started: started)
+            return false
+        }
+        guard case .route(let routeIndex) = service.routes.match(head, base) else {
             input.consume(head.length)
             parser.reset()
             reply(404, "no route for this path", close: !keepAlive || head.hasBody)
@@ -88,14 +92,7 @@ final class ThreadedConnection {
         }
         let route = service.routes.routes[routeIndex]
         let requestHead = ByteBuffer(capacity: 1024)
-        let stripped = route.stripPrefix ? route.strippedLength : 0
-        let rest = UnsafeRawBufferPointer(start: target + stripped, count: Int(head.target.count) - stripped)
-        let slashed: [UInt8] = rest.first == 0x2F ? Array(rest) : [0x2F] + Array(rest)
-        slashed.withUnsafeBytes { t in
-            rewriter.writeRequest(head, base, target: t,
-                                  strippedPrefix: route.stripPrefix ? UnsafeRawBufferPointer(start: target, count: stripped) : nil,
-                                  client: &peer, into: requestHead)
-        }
+        rewriter.writeRequest(head, base, route: route, client: &peer, clientFD: fd, into: requestHead)
         // The body (Content-Length only in this model; chunked bodies are relayed until the decoder ends).
         let method = head.method
         let isChunked = head.isChunked

@@ -15,10 +15,12 @@ enum ByteClass {
         (c >= 0x20 && c != 0x7F) || c == 0x09
     }
 
-    /// A request-target byte: visible ASCII or obs-text; never a control character or space.
+    /// A request-target byte.
     @inline(__always) @usableFromInline
     static func isTarget(_ c: UInt8) -> Bool {
-        c > 0x20 && c != 0x7F
+        // Visible ASCII except '#': a fragment is never sent, and bytes above 0x7E must arrive
+        // percent-encoded (RFC 3986 §2, RFC 9112 §3.2).
+        c > 0x20 && c < 0x7F && c != 0x23
     }
 
     /// The characters of a Host value: reg-name, IP literal, port.

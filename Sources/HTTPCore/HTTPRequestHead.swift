@@ -4,6 +4,13 @@ public struct HTTPRequestHead: Sendable {
     public var method: HTTPMethod = .get
     public var methodSpan = ByteSpan.empty
     public var target = ByteSpan.empty
+    /// The target's path and query as an origin server sees them: the whole target in origin-form and for
+    /// `*`; what follows the authority in absolute-form (possibly empty, or starting with '?'); empty for
+    /// CONNECT.
+    public var origin = ByteSpan.empty
+    /// The host (and port) of an absolute-form or authority-form target, which takes the place of Host
+    /// (RFC 9112 §3.2.2); empty otherwise.
+    public var authority = ByteSpan.empty
     /// The request line without its line end (for access logs).
     public var requestLine = ByteSpan.empty
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.

@@ -110,23 +110,39 @@ public struct HTTPRequestParser: Sendable {
         head.minorVersion = minor
 
         let t = p[targetStart]
+        let targetCount = Int(head.target.count)
+        head.origin = head.target
+        head.authority = .empty
         if head.method == .connect {
             if t == 0x2F { return HTTPParseError(.badRequest, "CONNECT needs an authority target") }
+            head.origin = .empty
+            head.authority = head.target
         } else if t == 0x2A {
-            if head.target.count != 1 || head.method != .options {
+            if targetCount != 1 || head.method != .options {
                 return HTTPParseError(.badRequest, "asterisk target is only for OPTIONS")
             }
-        } else if t != 0x2F && !hasScheme(p + targetStart, Int(head.target.count)) {
-            return HTTPParseError(.badRequest, "invalid request target")
+        } else if t != 0x2F {
+            let schemeLength = Self.schemeLength(p + targetStart, targetCount)
+            if schemeLength == 0 { return HTTPParseError(.badRequest, "invalid request target") }
+            var i = targetStart + schemeLength
+            let end = targetStart + targetCount
+            while i < end && p[i] != 0x2F && p[i] != 0x3F { i += 1 }
+            let authorityLength = i - targetStart - schemeLength
+            if authorityLength == 0 { return HTTPParseError(.badRequest, "absolute target without a host") }
+            for k in 0..<authorityLength where !ByteClass.isHost(p[targetStart + schemeLength + k]) {
+                return HTTPParseError(.badRequest, "invalid host in the request target")
+            }
+            head.authority = ByteSpan(start: targetStart + schemeLength, count: authorityLength)
+            head.origin = ByteSpan(start: i, count: end - i)
         }
         return nil
     }
 
-    /// absolute-form: a scheme ("http:" / "https:") followed by "//".
-    private func hasScheme(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        if n > 7, asciiEqualsLowercase(p, 7, "http://") { return true }
-        if n > 8, asciiEqualsLowercase(p, 8, "https://") { return true }
-        return false
+    /// The length of "http://" or "https://" at the start of an absolute-form target, else 0.
+    private static func schemeLength(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
+        if n > 7, asciiEqualsLowercase(p, 7, "http://") { return 7 }
+        if n > 8, asciiEqualsLowercase(p, 8, "https://") { return 8 }
+        return 0
     }
 
     // MARK: framing and connection semantics

@@ -1,0 +1,118 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// Exchanges that take longer than the response timeout while they keep moving, upstreams that break in
+/// the middle of an answer, and replays of requests with bodies.
+@Suite struct SlowExchangeTests {
+    @Test func slowUpload_isNotCutByTheResponseTimeout() throws {
+        let echo = try EchoServer()
+        let lb = try ForwarderProcess("balancer", ["--response-timeout", "400ms", "--upstream", "127.0.0.1:\(echo.port)"])
+        let client = try lb.client(timeout: 10)
+        let piece = Array(repeating: UInt8(ascii: "u"), count: 1000)
+        try client.send("PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(piece.count * 8)\r\n\r\n")
+        for _ in 0..<8 {   // 1.6 s in all, four times the timeout, never 400 ms without a byte
+            try client.send(piece)
+            usleep(200_000)
+        }
+        let r = try client.readResponse()
+        #expect(r.status == 200)
+        #expect(echo.received.last?.body.count == piece.count * 8)
+    }
+
+    @Test func slowDownload_isNotCutByTheResponseTimeout() throws {
+        let pieces = 8
+        let upstream = try RawTCPServer { conn in
+            _ = readRequestHead(conn)
+            try? conn.send("HTTP/1.1 200 OK\r\nContent-Length: \(pieces * 100)\r\n\r\n")
+            for _ in 0..<pieces {
+                usleep(200_000)
+                try? conn.send(String(repeating: "d", count: 100))
+            }
+        }
+        let lb = try ForwarderProcess("balancer", ["--response-timeout", "400ms", "--health-interval", "0",
+                                                   "--upstream", "127.0.0.1:\(upstream.port)"])
+        let r = try lb.client(timeout: 10).request("GET", "/trickle")
+        #expect(r.status == 200)
+        #expect(r.body.count == pieces * 100)
+    }
+
+    @Test func clientThatPausesReading_stillGetsTheWholeBody() throws {
+        // Larger than every socket buffer on the way, so the balancer must stop reading the upstream.
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pause-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let big = patternBytes(16 << 20, seed: 7)
+        try Data(big).write(to: root.appendingPathComponent("big.bin"))
+        let backend = try BackendProcess(root: root.path)
+        let lb = try ForwarderProcess("balancer", ["--workers", "1", "--response-timeout", "300ms",
+                                                   "--upstream", "127.0.0.1:\(backend.port)"])
+        let client = try lb.client(timeout: 10)
+        try client.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        usleep(1_000_000)   // the upstream waits on us, not the other way round: no timeout is its fault
+        #expect(try client.readResponse().body == big)
+    }
+
+    @Test func oversizedResponseHead_gets502AtOnce() throws {
+        let upstream = try RawTCPServer { conn in
+            _ = readRequestHead(conn)
+            try? conn.send("HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n")
+            _ = conn.read(count: 1)
+        }
+        let lb = try ForwarderProcess("balancer", ["--health-interval", "0", "--upstream", "127.0.0.1:\(upstream.port)"])
+        let started = Date()
+        let r = try lb.client(timeout: 10).request("GET", "/big-head")
+        #expect(r.status == 502)
+        #expect(r.text.contains("too large"))
+        #expect(Date().timeIntervalSince(started) < 3)
+    }
+
+    @Test func brokenResponses_areLoggedAsAborted_andTheClientSeesThemEnd() throws {
+        let upstream = try RawTCPServer { conn in
+            let head = readRequestHead(conn)
+            if head.hasPrefix("GET /short ") {
+                try? conn.send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + String(repeating: "s", count: 10))
+            } else {
+                try? conn.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n")
+            }
+        }
+        let lb = try ForwarderProcess("balancer", ["--health-interval", "0", "--upstream", "127.0.0.1:\(upstream.port)"])
+        for (target, why) in [("/short", "aborted: upstream connection failed"), ("/badchunk", "aborted: upstream sent an invalid chunk")] {
+            let client = try lb.client()
+            try client.send("GET \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(throws: HTTPTestClient.ClientError.self) { try client.readResponse() }
+            let line = lb.program.waitForLine { $0.contains("\"GET \(target) HTTP/1.1\"") }
+            #expect(line?.contains(" 200 ") == true && line?.contains(why) == true, "\(line ?? "no log line")")
+        }
+        // The head and the valid part of the body were sent before the connection ended.
+        let client = try lb.client()
+        try client.send("GET /badchunk HTTP/1.1\r\nHost: a\r\n\r\n")
+        let got = client.readAllUntilClosed()
+        #expect(String(decoding: got, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK\r\n"))
+    }
+
+    @Test func idempotentRequestWithASmallBody_isReplayedOnAStaleConnection() throws {
+        var b = EchoServer.Behavior()
+        b.dropSecondRequest = true
+        let echo = try EchoServer(b)
+        let lb = try ForwarderProcess("balancer", ["--workers", "1", "--upstream", "127.0.0.1:\(echo.port)"])
+        #expect(try lb.get("/first").status == 200)   // leaves a pooled connection that will drop
+        let put = try lb.client().request("PUT", "/doc", body: Array("v=2".utf8))
+        #expect(put.status == 200)
+        #expect(echo.received.last.map { $0.requestLine + " " + String(decoding: $0.body, as: UTF8.self) } == "PUT /doc HTTP/1.1 v=2")
+    }
+}
+
+extension HTTPTestClient {
+    /// Every byte until the server closes (or the read deadline passes).
+    func readAllUntilClosed() -> [UInt8] {
+        var out = unread
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { return out }
+            out += chunk[0..<n]
+        }
+    }
+}
