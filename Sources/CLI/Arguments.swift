@@ -114,6 +114,14 @@ public struct UsageError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// A file named on the command line that is wrong (a topology with an unknown key): a usage error, exit
+/// status 2, printed plainly since the message names the file, the key and the reason.
+public struct InvalidInputError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// A failure the user can act on (a port in use, a missing folder): printed plainly, exit status 1.
 public struct RuntimeError: Error, CustomStringConvertible {
     public let message: String

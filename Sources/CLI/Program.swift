@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// The conventions every program follows: `--help` prints usage and exits 0; a usage error prints the
-/// reason and a hint and exits 2; a runtime error prints its message and exits 1; never a stack trace.
+/// reason and a hint and exits 2 (a wrong input file: the reason, exit 2); a runtime error prints its message and exits 1; never a stack trace.
 public enum Program {
     public static func run(name: String, usage: String, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
                            _ body: (inout Arguments) throws -> Int32) -> Never {
@@ -17,6 +17,9 @@ public enum Program {
             exit(code)
         } catch let error as UsageError {
             printError("\(name): \(error.message)\nTry '\(name) --help' for more information.")
+            exit(2)
+        } catch let error as InvalidInputError {
+            printError("\(name): \(error.message)")
             exit(2)
         } catch let error as RuntimeError {
             printError("\(name): \(error.message)")

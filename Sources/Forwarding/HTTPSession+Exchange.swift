@@ -282,8 +282,10 @@ extension HTTPSession {
         if !responseStarted && replayable {
             responseParser.reset()
             if wasReused && !connectFailure {
-                // A stale pooled connection says nothing about the upstream: try it again, freshly.
+                // A stale pooled connection says nothing about the upstream: try it again, and do not count
+                // it as a try (each stale one is closed, so this ends with a fresh connection).
                 tried &= ~(1 << UInt64(upstreamIndex & 63))
+                attempts -= 1
             }
             phase = .connecting
             connectUpstream()

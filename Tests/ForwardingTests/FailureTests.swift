@@ -47,6 +47,23 @@ import TestSupport
         #expect(!echo.received.contains { $0.requestLine.hasPrefix("POST") })   // dropped on arrival, not replayed
     }
 
+    @Test func manyStalePooledConnections_toOneUpstream_stillEndInASuccess() throws {
+        var b = EchoServer.Behavior()
+        b.dropSecondRequest = true
+        b.delay = 0.3
+        let echo = try EchoServer(b)
+        let lb = try ForwarderProcess("balancer", ["--workers", "1", "--upstream", "127.0.0.1:\(echo.port)"])
+        // Three requests at once leave three pooled connections, each of which drops its next request,
+        // as after an upstream restart.
+        let clients = try (0..<3).map { _ in try lb.client() }
+        for (i, c) in clients.enumerated() { try c.send("GET /warm\(i) HTTP/1.1\r\nHost: a\r\n\r\n") }
+        for c in clients { #expect(try c.readResponse().status == 200) }
+        b.delay = 0
+        echo.setBehavior(b)
+        #expect(try lb.get("/after-restart").status == 200)
+        #expect(echo.received.last?.requestLine == "GET /after-restart HTTP/1.1")
+    }
+
     @Test func backendKilledMidTest_noIdempotentRequestFails() throws {
         let backends = try startBackends(3)
         let lb = try ForwarderProcess("balancer", ["--workers", "2", "--health-interval", "200ms", "--quiet"]

@@ -37,6 +37,9 @@ import TestSupport
         let (_, tail) = try f.run(["logs", "-n", "5", "b"])
         #expect(tail.count == 5)
         #expect(tail.allSatisfy { $0.contains(" b ") || $0.contains("| b ") })
+        let (typoExit, typo) = try f.run(["logs", "-n", "5", "bb"])
+        #expect(typoExit == .code(1))
+        #expect(typo.joined().contains("no service or instance 'bb'"), "\(typo)")
     }
 
     @Test func statusJSON_andTable_describeEveryInstance() throws {
@@ -67,11 +70,13 @@ import TestSupport
             ("{\"services\": {\"web\": {\"program\": \"backend\", \"root\": \"\(Binaries.www)\", \"port\": \(takenPort)}}}", "port \(takenPort) is already in use by pid \(getpid())"),
             (#"{"services": {"a": {"program": "/bin/true", "depends_on": ["b"]}, "b": {"program": "/bin/true", "depends_on": ["a"]}}}"#, "dependency cycle"),
             ("{\"services\": ", "invalid JSON"),
+            (#"{"name": "../elsewhere", "services": {"x": {"program": "/bin/true"}}}"#, "name: \"../elsewhere\" may only use"),
         ]
         for (json, expected) in cases {
             let f = try SupervisorFixture(topology: json)
             let p = try RunningProgram("supervisor", ["up", f.topologyPath], workingDirectory: f.folder)
-            #expect(p.waitForExit(timeout: 10) == .code(1), "\(json)")
+            // A wrong file is a usage error (2); a port someone else holds is a runtime one (1).
+            #expect(p.waitForExit(timeout: 10) == .code(expected.hasPrefix("port ") ? 1 : 2), "\(json)")
             let text = p.output().joined(separator: "\n")
             #expect(text.contains(f.topologyPath) || text.contains("topology.json"), "no file name in: \(text)")
             #expect(text.contains(expected), "expected '\(expected)' in: \(text)")

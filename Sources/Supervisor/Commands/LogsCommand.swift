@@ -23,6 +23,11 @@ enum LogsCommand {
         }
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         if lines.last == "" { lines.removeLast() }
+        // A name nothing in the log carries is a typo, not an empty answer.
+        let known = Set(lines.compactMap { name(of: $0) })
+        for wanted in names where !known.contains(where: { $0 == wanted || $0.hasPrefix(wanted + ".") }) {
+            throw RuntimeError("no service or instance '\(wanted)' in \(path) (have: \(known.sorted().joined(separator: ", ")))")
+        }
         var selected = lines.filter(matches)
         if let count { selected = Array(selected.suffix(count)) }
         for line in selected { print(line) }

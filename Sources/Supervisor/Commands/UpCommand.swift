@@ -17,7 +17,7 @@ enum UpCommand {
         do {
             topology = try TopologyLoader.load(path: file)
         } catch {
-            throw RuntimeError("\(error)\nnothing was started")
+            throw InvalidInputError("\(error)\nnothing was started")
         }
         let cwd = FileManager.default.currentDirectoryPath
         let folder = RunFolder(base: cwd, topology: topology.name)

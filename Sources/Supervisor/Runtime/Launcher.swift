@@ -89,7 +89,13 @@ struct Launcher {
         Posix.growPipe(out.write)
         Posix.growPipe(err.write)
         var fds: [(Int32, Int32)] = [(devNull >= 0 ? devNull : 0, 0), (out.write, 1), (err.write, 2)]
-        if instance.listenFD >= 0 { fds.append((instance.listenFD, 3)) }
+        if instance.listenFD >= 0 {
+            fds.append((instance.listenFD, 3))
+            // Any program may be a command, and systemd hands sockets down blocking unless told otherwise
+            // (a plain blocking accept loop would fail with EAGAIN). Our own programs set non-blocking
+            // themselves; nothing in the supervisor accepts on it.
+            if case .command = instance.service.program { try? Posix.setNonBlocking(instance.listenFD, false) }
+        }
         var request = Spawn.Request(path: path, arguments: args, environment: environment(for: instance),
                                     workingDirectory: instance.service.workingDirectory, descriptors: fds)
         request.newProcessGroup = true

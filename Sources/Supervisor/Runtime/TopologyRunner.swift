@@ -54,6 +54,15 @@ final class TopologyRunner {
         startReadyServices()
     }
 
+    /// Closes the instance's held socket. Done when nothing will run behind it (given up on, or not to be
+    /// restarted): connections are then refused at once, and balancers move on, instead of waiting in an
+    /// accept queue no one reads. `start` binds it again.
+    func releaseSocket(_ instance: Instance) {
+        guard instance.listenFD >= 0 else { return }
+        Posix.close(instance.listenFD)
+        instance.listenFD = -1
+    }
+
     func bindSocket(_ instance: Instance) throws {
         guard let port = instance.port, instance.listenFD < 0 else { return }
         let address = try SocketAddress.resolve(topology.host, port: UInt16(port))
@@ -101,6 +110,7 @@ final class TopologyRunner {
         instance.pendingTask = nil
         let launched: Launcher.Launched
         do {
+            try bindSocket(instance)
             launched = try launcher.launch(instance, extraArguments: argumentOverrides[instance.service.name]) { [unowned self] service in
                 self.peers(of: service)
             }
@@ -235,6 +245,10 @@ final class TopologyRunner {
     /// Every child's exit, from the SIGCHLD reaper.
     func childExited(pid: pid_t, exit: Spawn.Exit) {
         guard let instance = allInstances.first(where: { $0.pid == pid }) else { return }
+        // Whatever the program left behind in its process group (a wrapper script's server, say) goes
+        // with it, as a container's processes do when its main process ends; a restart must not find
+        // the old generation still serving. The group cannot have a new leader yet: its id was this pid.
+        kill(-pid, SIGKILL)
         instance.pid = 0
         instance.lastExit = exit
         instance.healthTask?.cancel()
@@ -264,6 +278,7 @@ final class TopologyRunner {
         if policy.when == .never || (policy.when == .onFailure && clean) {
             instance.state = .stopped
             instance.wanted = false
+            releaseSocket(instance)
             logs.event("\(instance.name) will not be restarted (restart policy \(policy.when.rawValue))")
             onChange?()
             return
@@ -275,6 +290,7 @@ final class TopologyRunner {
         guard let delay = RestartBackoff.delay(retry: instance.retriesInARow, policy: policy) else {
             instance.state = .failed
             instance.reason = "gave up after \(instance.retriesInARow) restarts in a row (last: \(description))"
+            releaseSocket(instance)
             logs.event("\(instance.name) failed: \(instance.reason!)")
             onChange?()
             return
@@ -360,10 +376,7 @@ final class TopologyRunner {
 
     private func checkAllStopped() {
         guard stopping, allInstances.allSatisfy({ !$0.isRunning }) else { return }
-        for instance in allInstances where instance.listenFD >= 0 {
-            Posix.close(instance.listenFD)
-            instance.listenFD = -1
-        }
+        for instance in allInstances { releaseSocket(instance) }
         let callbacks = onStopped
         onStopped = []
         for c in callbacks { c() }
@@ -386,10 +399,7 @@ final class TopologyRunner {
 
     /// Forgets a stopped instance and frees its port.
     func removeInstance(_ instance: Instance) {
-        if instance.listenFD >= 0 {
-            Posix.close(instance.listenFD)
-            instance.listenFD = -1
-        }
+        releaseSocket(instance)
         instances[instance.service.name]?.removeAll { $0 === instance }
         onChange?()
     }

@@ -34,6 +34,10 @@ enum TopologyLoader {
         let top = try JSONObjectReader(document, at: "", allowedKeys: keys)
         let name = try top.string("name") ?? FilePaths.stem(of: file)
         guard !name.isEmpty else { throw TopologyProblem("name", "name is empty; leave it out to use the file's name") }
+        // It names the run folder under ./.run, so it must stay one plain folder name.
+        guard isTopologyName(name) else {
+            throw TopologyProblem("name", "\(JSONValue.quoted(name)) may only use letters, digits, '.', '_' and '-', and not start with '.'")
+        }
         let host = try top.string("host") ?? "127.0.0.1"
         guard isIPAddress(host) else {
             throw TopologyProblem("host", "expected an IP address to bind, such as 127.0.0.1, 0.0.0.0 or ::1, got \(JSONValue.quoted(host))")
@@ -56,6 +60,13 @@ enum TopologyLoader {
         try ServiceReferences.checkPortsDistinct(decoded)
         let ordered = try DependencyOrder.sort(decoded)
         return Topology(name: name, file: file, host: host, services: ordered.map(\.service))
+    }
+
+    /// Letters, digits, '.', '_' and '-', not starting with '.': one plain folder name, never "..".
+    static func isTopologyName(_ name: String) -> Bool {
+        name.first != "." && name.utf8.allSatisfy { c in
+            (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || c == UInt8(ascii: ".") || isServiceName(String(UnicodeScalar(c)))
+        }
     }
 
     static func isServiceName(_ name: String) -> Bool {

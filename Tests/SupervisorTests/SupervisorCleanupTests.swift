@@ -1,0 +1,68 @@
+import Foundation
+import Glibc
+import NetCore
+import Testing
+import TestSupport
+
+/// What the supervisor leaves behind, and what it hands down: a given-up instance's port, the processes a
+/// wrapper script starts, and the state of the listening socket a command gets.
+@Suite struct SupervisorCleanupTests {
+    @Test func givenUpInstance_refusesConnections_insteadOfQueueingThem() throws {
+        let port = try SupervisorFixture.freePorts(1)[0]
+        let json = """
+        {"services": {"flaky": {"program": "/bin/sh", "port": \(port), "args": ["-c", "exit 3"],
+          "restart": {"max_retries": 2, "backoff": "50ms", "max_backoff": "100ms"}}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        let up = try f.start(waitFor: "flaky failed")
+        var refused: Int32 = 0
+        do {
+            Posix.close(try Socket.connectBlocking(to: .loopback(port: UInt16(port)), timeoutMs: 2000))
+        } catch {
+            refused = error.errno
+        }
+        #expect(refused == ECONNREFUSED)
+        // Started again by hand, it binds its port again (and fails again, as it exits at once).
+        let (_, out) = try f.run(["start", "flaky"])
+        #expect(!out.joined().contains("cannot listen"), "\(out)")
+        #expect(up.waitForLine { $0.contains("starting flaky (asked)") } != nil)
+        let startedLines = up.output().filter { $0.contains("flaky started (pid") && $0.contains("port \(port)") }
+        #expect(startedLines.count >= 4, "\(startedLines)")   // the first start, two restarts, and this one
+    }
+
+    @Test func wrapperKilled_takesItsOwnChildrenWithIt() throws {
+        let json = """
+        {"services": {"wrapper": {"program": "/bin/sh", "args": ["-c", "sleep 300 & echo child=$!; wait"],
+          "restart": {"backoff": "50ms"}}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        let up = try f.start(waitFor: "child=")
+        let line = try #require(up.output().first { $0.contains("child=") })
+        let child = try #require(Int(line.split(separator: "=").last ?? ""))
+        let wrapper = try #require(try f.instance("wrapper")?["pid"] as? Int)
+        kill(pid_t(wrapper), SIGKILL)
+        #expect(up.waitForLine { $0.contains("restarting wrapper now") } != nil)
+        let deadline = Date().addingTimeInterval(5)
+        while isAlive(child) && Date() < deadline { usleep(20_000) }
+        #expect(!isAlive(child), "the old generation's child \(child) still runs")
+    }
+
+    @Test func commandGetsItsListeningSocketBlocking_asSystemdHandsItDown() throws {
+        let port = try SupervisorFixture.freePorts(1)[0]
+        let json = """
+        {"services": {"peek": {"program": "/bin/sh", "port": \(port), "args": ["-c", "grep flags /proc/self/fdinfo/3; sleep 300"]}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        let up = try f.start(waitFor: "flags:")
+        let line = try #require(up.output().first { $0.contains("flags:") })
+        let flags = try #require(Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last ?? "", radix: 8))
+        #expect(flags & Int(O_NONBLOCK) == 0, "\(line)")
+    }
+
+    /// Running and not a zombie: a reparented child may linger unreaped in a container without an init.
+    private func isAlive(_ pid: Int) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: close)...].hasPrefix(" Z")
+    }
+}
