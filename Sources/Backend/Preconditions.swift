@@ -2,6 +2,19 @@ import HTTPCore
 
 /// Conditional and range requests against one file version (RFC 9110 §13 and §14), as nginx answers them.
 enum Preconditions {
+    /// True when If-Match (or, without it, If-Unmodified-Since) says the client expected another version:
+    /// 412, checked before anything else (RFC 9110 §13.2.2). If-Match compares strongly.
+    static func failed(_ head: HTTPRequestHead, _ base: UnsafePointer<UInt8>, _ meta: FileMeta) -> Bool {
+        if let im = head.value(.ifMatch) {
+            return !etagListMatches(base, im, meta.etag, weak: false)
+        }
+        if let ius = head.value(.ifUnmodifiedSince),
+           let since = HTTPDate.parse(ius.pointer(in: base), Int(ius.count)) {
+            return meta.lastModified > since
+        }
+        return false
+    }
+
     /// True when If-None-Match (or, without it, If-Modified-Since) says the client's copy is current.
     static func notModified(_ head: HTTPRequestHead, _ base: UnsafePointer<UInt8>, _ meta: FileMeta) -> Bool {
         if let inm = head.value(.ifNoneMatch) {

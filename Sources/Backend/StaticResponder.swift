@@ -154,6 +154,9 @@ final class StaticResponder {
     private func serve(meta: FileMeta, blob: Blob?, file: OpenFile?, _ head: HTTPRequestHead,
                        _ base: UnsafePointer<UInt8>, _ keepAlive: Bool, _ out: OutputQueue) -> Outcome {
         let b = out.buffer
+        if Preconditions.failed(head, base, meta) {
+            return simple(.preconditionFailed, "412 Precondition Failed\n", head: head.method == .head, keepAlive: keepAlive, out)
+        }
         if Preconditions.notModified(head, base, meta) {
             b.appendStatusLine(.notModified)
             commonFields(b)

@@ -28,6 +28,23 @@ import TestSupport
         #expect(try client.request("GET", "/page.html", headers: ["If-None-Match: \"x\"", "If-Modified-Since: \(lastModified)"]).status == 200)
     }
 
+    @Test func ifMatchAndIfUnmodifiedSince_get412WhenTheFileIsAnotherVersion() throws {
+        let server = try BackendProcess()
+        let client = try server.client()
+        let first = try client.request("GET", "/page.html")
+        let etag = try #require(first.header("ETag"))
+        let lastModified = try #require(first.header("Last-Modified"))
+        #expect(try client.request("GET", "/page.html", headers: ["If-Match: \"nope\""]).status == 412)
+        #expect(try client.request("GET", "/page.html", headers: ["If-Match: \"nope\", \(etag)"]).status == 200)
+        #expect(try client.request("GET", "/page.html", headers: ["If-Match: *"]).status == 200)
+        #expect(try client.request("GET", "/page.html", headers: ["If-Match: W/\(etag)"]).status == 412)   // strong comparison
+        #expect(try client.request("HEAD", "/page.html", headers: ["If-Match: \"nope\""]).status == 412)
+        #expect(try client.request("GET", "/page.html", headers: ["If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT"]).status == 412)
+        #expect(try client.request("GET", "/page.html", headers: ["If-Unmodified-Since: \(lastModified)"]).status == 200)
+        // If-Match wins when both are present, and the connection stays usable after a 412.
+        #expect(try client.request("GET", "/page.html", headers: ["If-Match: \(etag)", "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT"]).status == 200)
+    }
+
     @Test func singleRanges_get206WithContentRange() throws {
         let server = try BackendProcess()
         let client = try server.client()
