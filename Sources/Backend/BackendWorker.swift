@@ -22,10 +22,8 @@ final class BackendWorker: LoopWorker {
         log = settings.quiet ? nil : LogSink(fd: 1)
         let date = self.date
         let log = self.log
-        loop.onBatchEnd {
-            date.refresh()
-            log?.flush()
-        }
+        loop.onWake { date.refresh() }
+        loop.onBatchEnd { log?.flush() }
     }
 
     func listen(on fd: Int32, shared: Bool) throws(SystemError) {

@@ -12,10 +12,14 @@ struct AdminAPI {
         var status: Int
         var contentType = "application/json"
         var body: String
+        /// The methods a 405 lists (RFC 9110 §15.5.6).
+        var allow: String? = nil
     }
 
     func handle(method: String, path: String, body: [UInt8]) -> Reply {
-        let route = path.split(separator: "?").first.map(String.init) ?? path
+        let parts = path.split(separator: "?", maxSplits: 1)
+        let route = parts.first.map(String.init) ?? path
+        let query = parts.count > 1 ? String(parts[1]) : ""
         switch (method, route) {
         case ("GET", "/upstreams"):
             return Reply(status: 200, body: json(.array(service.pools.flatMap { pool in pool.snapshot.upstreams.map { describe($0, pool) } })))
@@ -31,10 +35,14 @@ struct AdminAPI {
                 guard let key = percentDecoded(encoded) else { return error(400, "malformed %-escape in \(encoded)") }
                 switch method {
                 case "DELETE":
-                    guard let u = service.drain(key: key) else {
-                        return error(404, "no upstream \(key)")
+                    // `?route=/images/` drains it out of that route's pool only; without it, out of every pool.
+                    var only: UpstreamPool?
+                    if let prefix = queryValue(query, "route") {
+                        guard let r = service.routes.routes.first(where: { $0.prefix == prefix }) else { return error(404, "no route \(prefix)") }
+                        only = r.pool
                     }
-                    let pool = service.pools.first { p in p.snapshot.upstreams.contains { $0 === u } } ?? service.pools[0]
+                    let drained = service.drain(key: key, from: only)
+                    guard let (u, pool) = drained.first else { return error(404, "no upstream \(key)") }
                     return Reply(status: 202, body: json(describe(u, pool)))
                 case "GET":
                     for pool in service.pools {
@@ -44,11 +52,14 @@ struct AdminAPI {
                     }
                     return error(404, "no upstream \(key)")
                 default:
-                    return error(405, "use GET or DELETE on /upstreams/HOST:PORT")
+                    return error(405, "use GET or DELETE on /upstreams/HOST:PORT", allow: "GET, DELETE")
                 }
             }
-            if route == "/upstreams" { return error(405, "use GET or POST on /upstreams") }
-            return error(404, "unknown path \(route); try /upstreams or /metrics")
+            switch route {
+            case "/upstreams": return error(405, "use GET or POST on /upstreams", allow: "GET, POST")
+            case "/metrics", "/healthz": return error(405, "use GET on \(route)", allow: "GET")
+            default: return error(404, "unknown path \(route); try /upstreams or /metrics")
+            }
         }
     }
 
@@ -58,7 +69,10 @@ struct AdminAPI {
         do { object = try OrderedJSONParser.parse(body) } catch {
             return self.error(400, "the body must be a JSON object such as \(example): \(error.description)")
         }
-        guard case .object = object else { return error(400, "the body must be a JSON object such as \(example)") }
+        guard case .object(let members) = object else { return error(400, "the body must be a JSON object such as \(example)") }
+        for member in members where !["address", "weight", "route"].contains(member.key) {
+            return error(400, "unknown key \(JSONValue.quoted(member.key)); the keys are address, weight and route")
+        }
         guard case .string(let text)? = object["address"] else { return error(400, "\"address\" (HOST:PORT) is required") }
         var weight = 1
         if let w = object["weight"] {
@@ -77,9 +91,15 @@ struct AdminAPI {
         guard let route = service.routes.routes.first(where: { $0.prefix == routePrefix }) else {
             return error(404, "no route \(routePrefix)")
         }
-        let existed = route.pool.snapshot.upstreams.contains { $0.key == text && $0.state != .draining }
+        if let existing = route.pool.snapshot.upstreams.first(where: { $0.key == text && $0.state != .draining }) {
+            // Adding it again is a no-op (the supervisor re-joins instances); asking for another weight is not.
+            guard object["weight"] == nil || existing.weight == weight else {
+                return error(409, "\(text) is already in \(route.pool.name) with weight \(existing.weight); DELETE it first to change it")
+            }
+            return Reply(status: 200, body: json(describe(existing, route.pool)))
+        }
         let u = service.add(address, key: text, weight: weight, to: route.pool)
-        return Reply(status: existed ? 200 : 201, body: json(describe(u, route.pool)))
+        return Reply(status: 201, body: json(describe(u, route.pool)))
     }
 
     private func describe(_ u: Upstream, _ pool: UpstreamPool) -> JSONValue {
@@ -98,8 +118,17 @@ struct AdminAPI {
         return .sortedObject(d)
     }
 
-    private func error(_ status: Int, _ message: String) -> Reply {
-        Reply(status: status, body: json(.sortedObject(["error": .string(message)])))
+    private func error(_ status: Int, _ message: String, allow: String? = nil) -> Reply {
+        Reply(status: status, body: json(.sortedObject(["error": .string(message)])), allow: allow)
+    }
+
+    /// The percent-decoded value of `name` in a query string (`route=%2Fimages%2F`).
+    private func queryValue(_ query: String, _ name: String) -> String? {
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            if kv.count == 2 && kv[0] == name { return percentDecoded(kv[1]) }
+        }
+        return nil
     }
 
     private func json(_ value: JSONValue) -> String { value.text + "\n" }
@@ -113,36 +142,36 @@ enum Metrics {
         let classes = ["other", "1xx", "2xx", "3xx", "4xx", "5xx"]
         out += "# HELP \(p)_requests_total Requests (connections in TCP mode) relayed, by upstream and status class.\n"
         out += "# TYPE \(p)_requests_total counter\n"
-        forEachUpstream(service) { u, _ in
+        forEachUpstream(service) { u, pool in
             for (i, name) in classes.enumerated() {
                 let n = u.stats.reduce(0) { $0 + $1.statusClasses[i].load() }
-                if n > 0 || i == 2 { out += "\(p)_requests_total{upstream=\"\(u.key)\",code=\"\(name)\"} \(n)\n" }
+                if n > 0 || i == 2 { out += "\(p)_requests_total{upstream=\"\(u.key)\",pool=\"\(pool.name)\",code=\"\(name)\"} \(n)\n" }
             }
         }
         out += "# HELP \(p)_upstream_failures_total Failed connects, broken connections and timeouts, by upstream.\n"
         out += "# TYPE \(p)_upstream_failures_total counter\n"
-        forEachUpstream(service) { u, _ in
-            out += "\(p)_upstream_failures_total{upstream=\"\(u.key)\"} \(u.stats.reduce(0) { $0 + $1.failures.load(ordering: .relaxed) })\n"
+        forEachUpstream(service) { u, pool in
+            out += "\(p)_upstream_failures_total{upstream=\"\(u.key)\",pool=\"\(pool.name)\"} \(u.stats.reduce(0) { $0 + $1.failures.load(ordering: .relaxed) })\n"
         }
         out += "# HELP \(p)_upstream_active Requests in flight, by upstream.\n# TYPE \(p)_upstream_active gauge\n"
-        forEachUpstream(service) { u, _ in out += "\(p)_upstream_active{upstream=\"\(u.key)\"} \(u.active.load(ordering: .relaxed))\n" }
+        forEachUpstream(service) { u, pool in out += "\(p)_upstream_active{upstream=\"\(u.key)\",pool=\"\(pool.name)\"} \(u.active.load(ordering: .relaxed))\n" }
         out += "# HELP \(p)_upstream_up 1 when the upstream takes new requests.\n# TYPE \(p)_upstream_up gauge\n"
-        forEachUpstream(service) { u, _ in
-            out += "\(p)_upstream_up{upstream=\"\(u.key)\",state=\"\(u.state.name)\"} \(u.state == .up ? 1 : 0)\n"
+        forEachUpstream(service) { u, pool in
+            out += "\(p)_upstream_up{upstream=\"\(u.key)\",pool=\"\(pool.name)\",state=\"\(u.state.name)\"} \(u.state == .up ? 1 : 0)\n"
         }
         out += "# HELP \(p)_request_duration_seconds Time from request to the end of the response, by upstream.\n"
         out += "# TYPE \(p)_request_duration_seconds histogram\n"
-        forEachUpstream(service) { u, _ in
+        forEachUpstream(service) { u, pool in
             var cumulative: UInt64 = 0
             for (i, bound) in LatencyBuckets.bounds.enumerated() {
                 cumulative += u.stats.reduce(0) { $0 + $1.latency[i].load() }
-                out += "\(p)_request_duration_seconds_bucket{upstream=\"\(u.key)\",le=\"\(Double(bound) / 1e6)\"} \(cumulative)\n"
+                out += "\(p)_request_duration_seconds_bucket{upstream=\"\(u.key)\",pool=\"\(pool.name)\",le=\"\(Double(bound) / 1e6)\"} \(cumulative)\n"
             }
             cumulative += u.stats.reduce(0) { $0 + $1.latency[LatencyBuckets.bounds.count].load() }
-            out += "\(p)_request_duration_seconds_bucket{upstream=\"\(u.key)\",le=\"+Inf\"} \(cumulative)\n"
+            out += "\(p)_request_duration_seconds_bucket{upstream=\"\(u.key)\",pool=\"\(pool.name)\",le=\"+Inf\"} \(cumulative)\n"
             let sum = Double(u.stats.reduce(0) { $0 + $1.latencySumMicros.load(ordering: .relaxed) }) / 1e6
-            out += "\(p)_request_duration_seconds_sum{upstream=\"\(u.key)\"} \(sum)\n"
-            out += "\(p)_request_duration_seconds_count{upstream=\"\(u.key)\"} \(cumulative)\n"
+            out += "\(p)_request_duration_seconds_sum{upstream=\"\(u.key)\",pool=\"\(pool.name)\"} \(sum)\n"
+            out += "\(p)_request_duration_seconds_count{upstream=\"\(u.key)\",pool=\"\(pool.name)\"} \(cumulative)\n"
         }
         return out
     }

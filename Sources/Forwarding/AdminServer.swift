@@ -14,6 +14,12 @@ final class AdminServer {
         self.path = path
         self.loop = loop
         api = AdminAPI(service: service)
+        // Binding unlinks what is at the path: fine for a socket left by a crash, not for one a running
+        // balancer still answers on (its admin API would vanish).
+        if let probe = try? Socket.connectBlocking(to: SocketAddress(.unix(path)), timeoutMs: 500) {
+            Posix.close(probe)
+            throw AdminSocketInUse(path: path)
+        }
         let fd = try Socket.listen(on: SocketAddress(.unix(path)), backlog: 64)
         chmod(path, 0o600)   // the admin API can reconfigure the balancer: owner only
         listener = Listener(fd: fd, loop: loop, shared: false, ownsSocket: true) { [unowned self] client, _ in
@@ -26,6 +32,12 @@ final class AdminServer {
         listener?.close()
         unlink(path)
     }
+}
+
+/// Another process answers on the admin socket's path.
+struct AdminSocketInUse: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "a running process answers on it; give this one another --admin path" }
 }
 
 final class AdminConnection: OneShotConnection {
@@ -73,13 +85,14 @@ final class AdminConnection: OneShotConnection {
             let target = head.target.string(in: base)
             let body = Array(UnsafeBufferPointer(start: base + head.length, count: bodyLength))
             let r = api.handle(method: method, path: target, body: body)
-            reply(r.status, r.body, r.contentType)
+            reply(r.status, r.body, r.contentType, allow: r.allow)
         }
     }
 
-    private func reply(_ status: Int, _ body: String, _ type: String) {
+    private func reply(_ status: Int, _ body: String, _ type: String, allow: String? = nil) {
         let bytes = Array(body.utf8)
-        let head = "HTTP/1.1 \(status) \(HTTPStatus(status).reason)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        let head = "HTTP/1.1 \(status) \(HTTPStatus(status).reason)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\n"
+            + (allow.map { "Allow: \($0)\r\n" } ?? "") + "Connection: close\r\n\r\n"
         answer(Array(head.utf8) + bytes)
     }
 

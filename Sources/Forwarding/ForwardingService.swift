@@ -95,16 +95,18 @@ public final class ForwardingService: @unchecked Sendable {
     }
 
     /// Starts draining: no new requests; the upstream leaves the pool once its in-flight requests end.
-    public func drain(key: String) -> Upstream? {
-        for pool in pools {
+    /// Drains `key` out of `pool`, or out of every pool that has it; returns what it drained, by pool.
+    public func drain(key: String, from only: UpstreamPool? = nil) -> [(Upstream, UpstreamPool)] {
+        var drained: [(Upstream, UpstreamPool)] = []
+        for pool in pools where only == nil || only === pool {
             guard let u = pool.snapshot.upstreams.first(where: { $0.key == key }) else { continue }
             if u.setState(.draining) != .draining {
-                event("upstream \(key) is draining (\(u.active.load(ordering: .relaxed)) in flight)")
+                event("upstream \(key) is draining out of \(pool.name) (\(u.active.load(ordering: .relaxed)) in flight)")
                 publish(pool.snapshot, for: pool)
             }
-            return u
+            drained.append((u, pool))
         }
-        return nil
+        return drained
     }
 
     /// Removes drained upstreams whose last request has finished; called periodically by the admin loop.

@@ -33,10 +33,8 @@ final class ForwardingWorker: LoopWorker {
         routeSnapshots = service.routes.routes.map { $0.pool.snapshot }
         let date = self.date
         let log = self.log
-        loop.onBatchEnd {
-            date.refresh()
-            log?.flush()
-        }
+        loop.onWake { date.refresh() }
+        loop.onBatchEnd { log?.flush() }
     }
 
     @inline(__always)

@@ -35,6 +35,12 @@ extension HTTPSession {
             respondLocal(.notFound, reason: "no route for this path", close: !clientKeepAlive || requestHasBody)
             log(line: logLine.readable, upstream: nil)
             return
+        case .dotSegments:
+            consumeRequestHead(head)
+            respondLocal(.badRequest, reason: "a . or .. segment in the path", close: true)
+            lingerOnClose = requestHasBody
+            log(line: logLine.readable, upstream: nil)
+            return
         case .redirect(let i):
             var location = table.routes[i].prefix
             let origin = head.origin.buffer(in: base)

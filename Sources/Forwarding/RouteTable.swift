@@ -32,6 +32,8 @@ public final class RouteTable: Sendable {
         /// The path names a routed folder without its slash ("/images"): redirect to the folder.
         case redirect(Int)
         case none
+        /// The path has a "." or ".." segment (see `DotSegments`): 400.
+        case dotSegments
     }
 
     public init(routes: [Route]) {
@@ -54,6 +56,7 @@ public final class RouteTable: Sendable {
             let root: StaticString = "/"
             return match(root.utf8Start, 1)
         }
+        if DotSegments.present(p, pathCount) { return .dotSegments }
         return match(p, pathCount)
     }
 

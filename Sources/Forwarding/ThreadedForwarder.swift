@@ -83,7 +83,15 @@ final class ThreadedConnection {
             logLine(line, status: 501, bytes: 0, upstream: nil, started: started)
             return false
         }
-        guard case .route(let routeIndex) = service.routes.match(head, base) else {
+        let match = service.routes.match(head, base)
+        if case .dotSegments = match {
+            input.consume(head.length)
+            parser.reset()
+            reply(400, "a . or .. segment in the path", close: true)
+            logLine(line, status: 400, bytes: 0, upstream: nil, started: started)
+            return false
+        }
+        guard case .route(let routeIndex) = match else {
             input.consume(head.length)
             parser.reset()
             reply(404, "no route for this path", close: !keepAlive || head.hasBody)
@@ -283,6 +291,7 @@ final class ThreadedConnection {
         let body = "\(status) \(HTTPStatus(status).reason): \(reason)\n"
         output.clear()
         output.append("HTTP/1.1 \(status) \(HTTPStatus(status).reason)\r\nServer: \(settings.serverName)\r\n")
+        date.refresh()
         output.appendDateHeader(date)
         output.append("Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n")
         if close { output.append("Connection: close\r\n") }

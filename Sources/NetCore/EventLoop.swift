@@ -16,6 +16,7 @@ public final class EventLoop: @unchecked Sendable {
     private var running = false
     private var thread: pthread_t?
     private var afterBatch: [() -> Void] = []
+    private var onWakeHooks: [() -> Void] = []
     private var pollWindow = PollWindow(limit: 0)
 
     /// Up to how many nanoseconds the loop keeps polling for events before it sleeps, adapted to the
@@ -153,6 +154,12 @@ public final class EventLoop: @unchecked Sendable {
         wakeup.signal()
     }
 
+    /// Runs `body` each time the loop wakes, before it handles what woke it: a cached clock refreshed
+    /// here is current for everything the batch answers, even after a long sleep.
+    public func onWake(_ body: @escaping () -> Void) {
+        onWakeHooks.append(body)
+    }
+
     /// Runs `body` after every batch of events (e.g. flushing buffered log lines once per batch).
     public func onBatchEnd(_ body: @escaping () -> Void) {
         afterBatch.append(body)
@@ -177,6 +184,7 @@ public final class EventLoop: @unchecked Sendable {
         now = Clock.monotonicNanos()
         while running {
             let n = waitForEvents()
+            for i in 0..<onWakeHooks.count { onWakeHooks[i]() }
             if n > 0 { dispatch(Int(n)) }
             runDueTimers()
             runTasks()

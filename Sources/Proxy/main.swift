@@ -32,6 +32,15 @@ Program.run(name: "proxy", usage: usage) { args in
         let upstreams = try UpstreamSpec.parseList(String(text[text.index(after: eq)...]), option: "--route \(prefix)", flags: &flags)
         for f in flags where f != "strip-prefix" { throw UsageError("--route '\(text)': unknown word '\(f)' (only strip-prefix)") }
         if routes.contains(where: { $0.prefix == prefix }) { throw UsageError("--route \(prefix) is given twice") }
+        // A request target cannot carry these, so such a route could never match.
+        if let bad = prefix.utf8.first(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            throw UsageError("--route \(prefix): a path prefix cannot contain \(bad == 0x20 ? "a space" : "'\(Character(UnicodeScalar(bad)))'" ); percent-encode it as requests do")
+        }
+        // "/b" already covers "/b/…", and "/b/" sends a bare "/b" to itself by redirect: one would never be reached.
+        let twin = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix + "/"
+        if prefix != "/", routes.contains(where: { $0.prefix == twin }) {
+            throw UsageError("--route \(prefix) and --route \(twin) overlap: \(prefix.hasSuffix("/") ? twin : prefix) would never be reached; keep one")
+        }
         routes.append(.init(prefix: prefix, upstreams: upstreams, stripPrefix: stripAll || flags.contains("strip-prefix")))
     }
     if let text = try args.value("--default") {

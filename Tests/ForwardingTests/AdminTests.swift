@@ -134,10 +134,51 @@ import TestSupport
         #expect(m.status == 200)
         #expect(m.header("Content-Type")?.hasPrefix("text/plain") == true)
         let key = "127.0.0.1:\(backend.port)"
-        #expect(m.text.contains("balancer_requests_total{upstream=\"\(key)\",code=\"2xx\"} 3"))
-        #expect(m.text.contains("balancer_requests_total{upstream=\"\(key)\",code=\"4xx\"} 1"))
+        #expect(m.text.contains("balancer_requests_total{upstream=\"\(key)\",pool=\"default\",code=\"2xx\"} 3"))
+        #expect(m.text.contains("balancer_requests_total{upstream=\"\(key)\",pool=\"default\",code=\"4xx\"} 1"))
         #expect(m.text.contains("# TYPE balancer_request_duration_seconds histogram"))
-        #expect(m.text.contains("balancer_request_duration_seconds_count{upstream=\"\(key)\"} 4"))
-        #expect(m.text.contains("balancer_upstream_up{upstream=\"\(key)\",state=\"up\"} 1"))
+        #expect(m.text.contains("balancer_request_duration_seconds_count{upstream=\"\(key)\",pool=\"default\"} 4"))
+        #expect(m.text.contains("balancer_upstream_up{upstream=\"\(key)\",pool=\"default\",state=\"up\"} 1"))
+    }
+
+    @Test func oneUpstreamOnTwoRoutes_hasDistinctSeries_andIsDrainedPerRoute() throws {
+        let backend = try BackendProcess()
+        let key = "127.0.0.1:\(backend.port)"
+        let sock = socketPath()
+        let proxy = try ForwarderProcess("proxy", ["--admin", sock, "--route", "/images/=\(key)", "--default", key])
+        _ = try proxy.get("/images/pokijan.jpg")
+        let m = try admin(sock, "GET", "/metrics").text
+        // Prometheus rejects an exposition with the same series twice.
+        let series = m.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").dropLast().joined(separator: " ") }
+        #expect(Set(series).count == series.count, "duplicate series in:\n\(m)")
+        #expect(m.contains("proxy_requests_total{upstream=\"\(key)\",pool=\"/images/\",code=\"2xx\"} 1"))
+        let drained = try admin(sock, "DELETE", "/upstreams/\(key)?route=/")
+        #expect(drained.status == 202)
+        let listed = try JSONSerialization.jsonObject(with: Data(try admin(sock, "GET", "/upstreams").body)) as? [[String: Any]] ?? []
+        let states = Dictionary(uniqueKeysWithValues: listed.map { ($0["pool"] as? String ?? "?", $0["state"] as? String ?? "?") })
+        #expect(states["/images/"] == "up")
+        #expect(states["default"] == nil || states["default"] == "draining")
+    }
+
+    @Test func adminMethodsAndDuplicates_areAnsweredAsHTTPSays() throws {
+        let backend = try BackendProcess()
+        let sock = socketPath()
+        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--upstream", "127.0.0.1:\(backend.port)"])
+        defer { withExtendedLifetime(lb) {} }
+        let wrongMethod = try admin(sock, "PUT", "/upstreams", body: "{}")
+        #expect(wrongMethod.status == 405 && wrongMethod.header("Allow") == "GET, POST")
+        let onMetrics = try admin(sock, "POST", "/metrics", body: "{}")
+        #expect(onMetrics.status == 405 && onMetrics.header("Allow") == "GET")
+        let key = "127.0.0.1:\(backend.port)"
+        #expect(try admin(sock, "POST", "/upstreams", body: "{\"address\":\"\(key)\"}").status == 200)   // already there: a no-op
+        let reweigh = try admin(sock, "POST", "/upstreams", body: "{\"address\":\"\(key)\",\"weight\":5}")
+        #expect(reweigh.status == 409)
+        let unknown = try admin(sock, "POST", "/upstreams", body: "{\"address\":\"127.0.0.1:9\",\"pool\":\"/x/\"}")
+        #expect(unknown.status == 400 && unknown.text.contains("unknown key \\\"pool\\\""), "\(unknown.text)")
+        // A second balancer must not take over (and, on exit, delete) a live admin socket.
+        let second = try RunningProgram("balancer", ["--port", "0", "--host", "127.0.0.1", "--admin", sock, "--upstream", key])
+        #expect(second.waitForExit(timeout: 10) == .code(1))
+        #expect(second.output().contains { $0.contains("a running process answers on it") })
+        #expect(try admin(sock, "GET", "/upstreams").status == 200)
     }
 }

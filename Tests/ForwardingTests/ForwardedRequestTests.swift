@@ -94,6 +94,33 @@ import TestSupport
         #expect(try lb.get("/caf%C3%A9").status == 200)
     }
 
+    @Test func dotSegments_areRefused_soTheRouteAndTheUpstreamCannotDisagree() throws {
+        let images = try EchoServer()
+        let other = try EchoServer()
+        let proxy = try ForwarderProcess("proxy", ["--route", "/images/=127.0.0.1:\(images.port),strip-prefix",
+                                                   "--default", "127.0.0.1:\(other.port)"])
+        for path in ["/images/../pdf/x", "/images/%2e%2E/pdf/x", "/images/..", "/./pdf/x", "/images/.%2e/x"] {
+            let client = try proxy.client()
+            try client.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try client.readResponse().status == 400, "\(path)")
+        }
+        #expect(images.received.isEmpty && other.received.isEmpty)
+        #expect(try proxy.get("/images/...x/.hidden").status == 200)
+        #expect(images.received.last?.requestLine == "GET /...x/.hidden HTTP/1.1")
+    }
+
+    @Test func answersOfItsOwn_carryTheCurrentDate() throws {
+        let proxy = try ForwarderProcess("proxy", ["--route", "/only/=127.0.0.1:\(try deadPort())", "--workers", "1"])
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let first = try #require(try proxy.get("/elsewhere").header("Date").flatMap(formatter.date(from:)))
+        usleep(2_200_000)   // the worker sleeps in between: its cached clock must not be what it answers with
+        let second = try #require(try proxy.get("/elsewhere").header("Date").flatMap(formatter.date(from:)))
+        #expect(second.timeIntervalSince(first) >= 2)
+    }
+
     @Test func interimResponses_neverReachAnHTTP10Client() throws {
         let upstream = try RawTCPServer { conn in
             _ = readRequestHead(conn)

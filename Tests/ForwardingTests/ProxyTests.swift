@@ -72,7 +72,8 @@ import TestSupport
     }
 
     @Test func usageErrors_exitTwoWithTheReason() throws {
-        for args in [["--route", "images=127.0.0.1:1"], ["--route", "/a/=127.0.0.1:1,bogus"], [], ["--default", "nope"]] {
+        for args in [["--route", "images=127.0.0.1:1"], ["--route", "/a/=127.0.0.1:1,bogus"], [], ["--default", "nope"],
+                     ["--route", "/b=127.0.0.1:1", "--route", "/b/=127.0.0.1:2"], ["--route", "/c d/=127.0.0.1:1"]] {
             let p = try RunningProgram("proxy", args)
             #expect(p.waitForExit(timeout: 10) == .code(2), "\(args)")
             #expect(p.output().contains { $0.contains("proxy:") }, "\(args)")
