@@ -135,11 +135,16 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func runDueTimers() {
+        var woke = false
         while let t = timers.popIfDue(now) {
             if t.deadline == 0 { continue }
             if t.deadline > now {
                 timers.push(t, at: t.deadline)
                 continue
+            }
+            if !woke {
+                woke = true
+                runWakeHooks()   // a timer may answer too (408, 504)
             }
             t.deadline = 0
             t.timerFired(now: now)
@@ -154,10 +159,15 @@ public final class EventLoop: @unchecked Sendable {
         wakeup.signal()
     }
 
-    /// Runs `body` each time the loop wakes, before it handles what woke it: a cached clock refreshed
-    /// here is current for everything the batch answers, even after a long sleep.
+    /// Runs `body` each time the loop wakes to events or due timers, before it handles them: a cached
+    /// clock refreshed here is current for everything the batch answers, even after a long sleep.
     public func onWake(_ body: @escaping () -> Void) {
         onWakeHooks.append(body)
+    }
+
+    @inline(__always)
+    private func runWakeHooks() {
+        for i in 0..<onWakeHooks.count { onWakeHooks[i]() }
     }
 
     /// Runs `body` after every batch of events (e.g. flushing buffered log lines once per batch).
@@ -184,8 +194,11 @@ public final class EventLoop: @unchecked Sendable {
         now = Clock.monotonicNanos()
         while running {
             let n = waitForEvents()
-            for i in 0..<onWakeHooks.count { onWakeHooks[i]() }
-            if n > 0 { dispatch(Int(n)) }
+            // Not on the empty turns of a busy poll: there is nothing to answer, and they are many.
+            if n > 0 {
+                runWakeHooks()
+                dispatch(Int(n))
+            }
             runDueTimers()
             runTasks()
             for i in 0..<afterBatch.count { afterBatch[i]() }
