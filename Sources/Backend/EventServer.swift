@@ -13,6 +13,7 @@ enum EventServer {
             return worker
         }
         _ = WorkerGroup.waitForTermination()
+        sockets.stopListening()
         group.shutdown(timeout: settings.shutdownTimeout)
         return 0
     }

@@ -8,8 +8,8 @@ import NetCore
 enum ThreadServer {
     static let server = ThreadPerConnectionServer()
 
-    static func run(socket: Int32, site: SiteConfig, settings: ServerSettings) -> Int32 {
-        server.run(socket: socket, shutdownTimeout: settings.shutdownTimeout) { fd, peer in
+    static func run(sockets: ListeningSockets, site: SiteConfig, settings: ServerSettings) -> Int32 {
+        server.run(socket: sockets.perWorker[0], shutdownTimeout: settings.shutdownTimeout, stopListening: sockets.stopListening) { fd, peer in
             serve(fd, peer: peer, site: site, settings: settings)
         }
         return 0

@@ -85,7 +85,7 @@ Program.run(name: "backend", usage: usage) { args in
 
     switch model {
     case "thread":
-        return ThreadServer.run(socket: sockets.perWorker[0], site: site, settings: settings)
+        return ThreadServer.run(sockets: sockets, site: site, settings: settings)
     case "prefork":
         return try PreforkServer.run(socket: sockets.perWorker[0], workers: workers, settings: settings)
     default:

@@ -62,24 +62,36 @@ public struct Arguments {
         return n
     }
 
-    /// A duration: `250ms`, `5s`, `2m`, or a bare number of seconds. Returned in milliseconds.
-    public mutating func duration(_ name: String) throws(UsageError) -> Int? {
+    /// A duration: `250ms`, `5s`, `2m`, `1h`, or a bare number of seconds, up to 24 days (what a 32-bit
+    /// millisecond count holds, as HAProxy's timeouts). Returned in milliseconds. `allowZero: false` for
+    /// a time limit where 0 could only mean that everything fails at once.
+    public mutating func duration(_ name: String, allowZero: Bool = true) throws(UsageError) -> Int? {
         guard let text = try value(name) else { return nil }
         guard let ms = Arguments.parseDuration(text) else {
-            throw UsageError("\(name) must be a duration such as 500ms, 5s or 2m, got '\(text)'")
+            throw UsageError("\(name) must be a duration such as 500ms, 5s or 2m (at most 24 days), got '\(text)'")
         }
+        if ms == 0 && !allowZero { throw UsageError("\(name) must be more than 0, got '\(text)'") }
         return ms
     }
 
+    public static let maxDurationMilliseconds = Int(Int32.max)
+
     public static func parseDuration(_ text: String) -> Int? {
         let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            if let v = Double(number), v >= 0, v.isFinite { return Int(v * scale) }
-            if suffix == "s" || suffix == "m" || suffix == "h" { continue }
+        var number = Substring(text)
+        var scale = 1000.0
+        for (suffix, s) in units where text.hasSuffix(suffix) {
+            number = text.dropLast(suffix.count)
+            scale = s
+            break
         }
-        if let v = Double(text), v >= 0, v.isFinite { return Int(v * 1000) }
-        return nil
+        // Digits with an optional fraction: no sign, exponent, hex or "inf" that Double() would take.
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard !number.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
+              let v = Double(number) else { return nil }
+        let ms = v * scale
+        guard ms <= Double(maxDurationMilliseconds) else { return nil }
+        return Int(ms)
     }
 
     /// One of a fixed set of words.
@@ -104,7 +116,11 @@ public struct Arguments {
         throw UsageError("unexpected argument '\(first)'")
     }
 
-    private func isOptionName(_ s: String) -> Bool { s.hasPrefix("-") && s.count > 1 && Double(s) == nil }
+    /// "-1" or "-1s" is a (bad) value, not an option: the range check then says what is wrong with it.
+    private func isOptionName(_ s: String) -> Bool {
+        guard s.hasPrefix("-"), let second = s.dropFirst().first else { return false }
+        return !second.isNumber && second != "."
+    }
 }
 
 /// A mistake in how a program was called: printed with a hint to `--help`, exit status 2.

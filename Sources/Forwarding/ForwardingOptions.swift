@@ -54,14 +54,14 @@ public struct ForwardingOptions: Sendable {
             ?? defaultBusyPollMicros(workers: o.workers, cpus: CPU.count)
         var s = o.settings
         s.quiet = args.flag("--quiet")
-        if let ms = try args.duration("--connect-timeout") { s.connectTimeout = Timeout(milliseconds: ms) }
-        if let ms = try args.duration("--response-timeout") { s.responseTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--connect-timeout", allowZero: false) { s.connectTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--response-timeout", allowZero: false) { s.responseTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--header-timeout") { s.headerTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--idle-timeout") { s.clientIdleTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--pool-idle-timeout") { s.poolIdleTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--shutdown-timeout") { s.shutdownTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--health-interval") { s.health.interval = Timeout(milliseconds: ms) }
-        if let ms = try args.duration("--health-timeout") { s.health.timeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--health-timeout", allowZero: false) { s.health.timeout = Timeout(milliseconds: ms) }
         if let path = try args.value("--health-path") {
             guard path.hasPrefix("/") else { throw UsageError("--health-path must start with /") }
             s.health.path = path

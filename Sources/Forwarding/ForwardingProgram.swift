@@ -66,12 +66,13 @@ public enum ForwardingProgram {
         fflush(nil)
 
         if options.model == "thread" {
-            ThreadedForwarder.run(socket: sockets.perWorker[0], service: service)
+            ThreadedForwarder.run(sockets: sockets, service: service)
         } else {
             let group = try WorkerGroup(count: options.workers, name: "worker")
             for loop in group.loops { loop.busyPollLimit = UInt64(options.busyPollMicros) * 1_000 }
             try service.start(group: group, sockets: sockets)
             _ = WorkerGroup.waitForTermination()
+            sockets.stopListening()
             group.shutdown(timeout: settings.shutdownTimeout)
         }
         admin.stop()

@@ -13,6 +13,7 @@ public final class ForwardingService: @unchecked Sendable {
     public let workerCount: Int
     private var group: WorkerGroup?
     private let eventLock = Mutex<Void>(())
+    private let lastShortageEvent = Atomic<UInt64>(0)
 
     public init(mode: Mode, routes: RouteTable, settings: ForwardingSettings, workers: Int) {
         self.mode = mode
@@ -45,6 +46,21 @@ public final class ForwardingService: @unchecked Sendable {
 
     /// Passive check: a failed connect takes the upstream out of rotation at once. Active checks bring
     /// it back; with them off it is retried after `retryDownAfter`.
+    /// A connect to `up` failed. A shortage here (out of descriptors, local ports) is not the upstream's
+    /// fault: it stays up, and the event says whose shortage it is (once a second at most, as it comes in
+    /// floods). Otherwise the upstream is marked down.
+    func connectFailed(_ up: Upstream, _ error: SystemError, now: UInt64) {
+        guard error.isLocalShortage else {
+            markDown(up, reason: "connect: \(error.reason)", now: now)
+            return
+        }
+        let last = lastShortageEvent.load(ordering: .relaxed)
+        if now &- last >= Clock.nanosPerSecond,
+           lastShortageEvent.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
+            event("cannot reach \(up.key): \(error.reason) here (a local shortage; the upstream stays up)")
+        }
+    }
+
     func markDown(_ up: Upstream, reason: String, now: UInt64) {
         if !settings.health.enabled {
             up.retryAt.store(now &+ settings.retryDownAfter.nanos, ordering: .relaxed)

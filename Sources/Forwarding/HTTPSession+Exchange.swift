@@ -133,7 +133,7 @@ extension HTTPSession {
             (fd, inProgress) = try Socket.connect(to: up.address)
         } catch {
             up.active.subtract(1, ordering: .relaxed)
-            connectFailed(up, errno: error.errno)
+            connectFailed(up, error)
             return
         }
         Socket.setNoDelay(fd)
@@ -174,8 +174,8 @@ extension HTTPSession {
     }
 
     /// A new connection failed (refused, unreachable, timed out): mark the upstream down and move on.
-    private func connectFailed(_ up: Upstream, errno: Int32) {
-        worker.service.markDown(up, reason: "connect: \(String(cString: strerror(errno)))", now: worker.loop.now)
+    private func connectFailed(_ up: Upstream, _ error: SystemError) {
+        worker.service.connectFailed(up, error, now: worker.loop.now)
         up.stats[worker.index].failures.add(1, ordering: .relaxed)
         phase = .connecting
         connectUpstream()
@@ -274,8 +274,7 @@ extension HTTPSession {
         connection.close()
         up.stats[worker.index].failures.add(1, ordering: .relaxed)
         if connectFailure {
-            worker.service.markDown(up, reason: "connect: \(String(cString: strerror(errno == 0 ? ECONNREFUSED : errno)))",
-                                    now: worker.loop.now)
+            worker.service.connectFailed(up, SystemError("connect", errno: errno == 0 ? ECONNREFUSED : errno), now: worker.loop.now)
         }
         if responseStarted && responseHeadDone {
             // The client already has part of a response: it must see the connection fail.

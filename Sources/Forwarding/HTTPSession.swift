@@ -126,6 +126,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
                 case .needMore:
                     if peerClosed { closeAfterFlush = true }
                 case .invalid(let error):
+                    exchangeStartedAt = requestStartedAt   // what the log's duration counts from
                     respondLocal(error.status, reason: error.reason, close: true)
                     lingerOnClose = true
                     log(line: nil, upstream: nil)
@@ -229,6 +230,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
             return
         }
         if !input.isEmpty {
+            exchangeStartedAt = requestStartedAt
             respondLocal(.requestTimeout, reason: "request header timeout", close: true)
             lingerOnClose = true
             log(line: nil, upstream: nil)

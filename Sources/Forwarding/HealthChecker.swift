@@ -31,6 +31,7 @@ final class HealthChecker {
                 let check: HealthProbe.Check = h.useHTTP ? .http(path: h.path, host: up.key) : .tcp
                 HealthProbe.start(up.address, check: check, timeout: h.timeout, loop: loop) { [unowned self] ok, detail in
                     self.inFlight.remove(id)
+                    guard let ok else { return }   // out of descriptors here: no verdict on the upstream
                     self.service.healthResult(up, ok: ok, detail: detail)
                 }
             }

@@ -64,7 +64,7 @@ final class TCPSession: FDHandler, DrainableConnection {
                 becameConnected()
             }
         } catch {
-            worker.service.markDown(up, reason: "connect: \(error.reason)", now: worker.loop.now)
+            worker.service.connectFailed(up, error, now: worker.loop.now)
             up.stats[worker.index].failures.add(1, ordering: .relaxed)
             connectNext()
         }
@@ -75,7 +75,7 @@ final class TCPSession: FDHandler, DrainableConnection {
         upstream = nil
         c.upstream.active.subtract(1, ordering: .relaxed)
         c.upstream.stats[worker.index].failures.add(1, ordering: .relaxed)
-        worker.service.markDown(c.upstream, reason: "connect: \(String(cString: strerror(errno)))", now: worker.loop.now)
+        worker.service.connectFailed(c.upstream, SystemError("connect", errno: errno), now: worker.loop.now)
         closeUpstream(c)
         server = SocketReadiness()
         connectNext()

@@ -9,8 +9,9 @@ import NetCore
 enum ThreadedForwarder {
     static let server = ThreadPerConnectionServer()
 
-    static func run(socket: Int32, service: ForwardingService) {
-        server.run(socket: socket, shutdownTimeout: service.settings.shutdownTimeout) { fd, peer in
+    static func run(sockets: ListeningSockets, service: ForwardingService) {
+        server.run(socket: sockets.perWorker[0], shutdownTimeout: service.settings.shutdownTimeout,
+                   stopListening: sockets.stopListening) { fd, peer in
             let connection = ThreadedConnection(fd: fd, peer: peer, service: service)
             if service.mode == .tcp { connection.relayTCP() } else { connection.serveHTTP() }
         }
@@ -49,18 +50,38 @@ final class ThreadedConnection {
 
     func serveHTTP() {
         while !ThreadedForwarder.server.isDraining || !input.isEmpty {
-            Socket.setTimeouts(fd, receiveMs: input.isEmpty ? settings.clientIdleTimeout.milliseconds : settings.headerTimeout.milliseconds,
-                               sendMs: settings.responseTimeout.milliseconds)
             var result = parser.parse(input.readable)
+            // The whole head must arrive within the header timeout, counted from its first byte, however
+            // slowly it trickles in (each read waits only for what is left of it).
+            var headStarted: UInt64? = input.isEmpty ? nil : Clock.monotonicNanos()
             while result == .needMore {
+                var waitMs = settings.clientIdleTimeout.milliseconds
+                if let headStarted {
+                    let left = Int(settings.headerTimeout.nanos / Clock.nanosPerMilli) - Int((Clock.monotonicNanos() &- headStarted) / Clock.nanosPerMilli)
+                    if left <= 0 {
+                        reply(408, "request header timeout", close: true)
+                        logLine(nil, status: 408, bytes: 0, upstream: nil, started: headStarted)
+                        return
+                    }
+                    waitMs = left
+                }
+                Socket.setTimeouts(fd, receiveMs: waitMs, sendMs: settings.responseTimeout.milliseconds)
                 // Between requests the connection is idle: a shutdown may wake and close it.
                 ThreadedForwarder.server.setIdle(fd, input.isEmpty)
-                let got = read(fd, into: input)
+                let got = try? input.receive(from: fd, chunk: 16384)
                 ThreadedForwarder.server.setIdle(fd, false)
-                guard got else { return }
+                guard case .processed(let n)? = got, n > 0 else {
+                    // A receive timeout (not an end or an error) in the middle of a head: 408.
+                    guard let headStarted, case .wouldBlock? = got else { return }
+                    reply(408, "request header timeout", close: true)
+                    logLine(nil, status: 408, bytes: 0, upstream: nil, started: headStarted)
+                    return
+                }
+                if headStarted == nil { headStarted = Clock.monotonicNanos() }
                 result = parser.parse(input.readable)
             }
-            let started = Clock.monotonicNanos()
+            Socket.setTimeouts(fd, receiveMs: settings.responseTimeout.milliseconds, sendMs: settings.responseTimeout.milliseconds)
+            let started = headStarted ?? Clock.monotonicNanos()
             if case .invalid(let e) = result {
                 reply(e.status.code, e.reason, close: true)
                 logLine(nil, status: e.status.code, bytes: 0, upstream: nil, started: started)
@@ -118,7 +139,7 @@ final class ThreadedConnection {
             do {
                 upFD = try Socket.connectBlocking(to: up.address, timeoutMs: Int32(settings.connectTimeout.milliseconds))
             } catch {
-                service.markDown(up, reason: "connect: \(error.reason)", now: Clock.monotonicNanos())
+                service.connectFailed(up, error, now: Clock.monotonicNanos())
                 continue
             }
             defer { Posix.close(upFD) }
@@ -232,7 +253,7 @@ final class ThreadedConnection {
                 upFD = try Socket.connectBlocking(to: snapshot.upstreams[i].address, timeoutMs: Int32(settings.connectTimeout.milliseconds))
                 chosen = snapshot.upstreams[i]
             } catch {
-                service.markDown(snapshot.upstreams[i], reason: "connect: \(error.reason)", now: Clock.monotonicNanos())
+                service.connectFailed(snapshot.upstreams[i], error, now: Clock.monotonicNanos())
             }
         }
         guard let up = chosen else { return }

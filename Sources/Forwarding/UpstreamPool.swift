@@ -77,10 +77,13 @@ public final class UpstreamPool: Sendable {
         if n == 0 { return nil }
         switch strategy {
         case .roundRobin, .weighted:
+            // A turn that lands on an unavailable upstream is spent and the next turn taken, rather than
+            // handing that turn to its neighbour: with one of three down, the other two get half each,
+            // not one a quarter and the other three quarters.
             let schedule = snapshot.schedule
-            let start = Int(next.wrappingAdd(1, ordering: .relaxed).oldValue % UInt64(schedule.count))
-            for k in 0..<schedule.count {
-                let i = schedule[(start + k) % schedule.count]
+            for _ in 0..<schedule.count {
+                let turn = Int(next.wrappingAdd(1, ordering: .relaxed).oldValue % UInt64(schedule.count))
+                let i = schedule[turn]
                 if excluded & (1 << UInt64(i & 63)) == 0 && ups[i].isAvailable(now: now) { return i }
             }
             return nil

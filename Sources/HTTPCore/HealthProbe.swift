@@ -12,20 +12,21 @@ public final class HealthProbe: FDHandler {
 
     private let check: Check
     private unowned let loop: EventLoop
-    private let done: (Bool, String) -> Void
+    private let done: (Bool?, String) -> Void
     private var connecting = true
     private let buffer = ByteBuffer(capacity: 512)
     private var finished = false
 
-    /// Runs one check on `loop`; `done(passed, detail)` is called exactly once, on the loop.
+    /// Runs one check on `loop`; `done(passed, detail)` is called exactly once, on the loop. `passed` is
+    /// nil when the check could not be made for a shortage here (out of descriptors): no verdict on the peer.
     public static func start(_ address: SocketAddress, check: Check, timeout: Timeout, loop: EventLoop,
-                             done: @escaping (Bool, String) -> Void) {
+                             done: @escaping (Bool?, String) -> Void) {
         let fd: Int32
         let inProgress: Bool
         do {
             (fd, inProgress) = try Socket.connect(to: address)
         } catch {
-            done(false, "connect: \(error.reason)")
+            done(error.isLocalShortage ? nil : false, "connect: \(error.reason)")
             return
         }
         let probe = HealthProbe(fd: fd, check: check, loop: loop, done: done)
@@ -37,7 +38,7 @@ public final class HealthProbe: FDHandler {
         if !probe.finished { loop.setDeadline(probe, loop.now &+ timeout.nanos) }
     }
 
-    private init(fd: Int32, check: Check, loop: EventLoop, done: @escaping (Bool, String) -> Void) {
+    private init(fd: Int32, check: Check, loop: EventLoop, done: @escaping (Bool?, String) -> Void) {
         self.check = check
         self.loop = loop
         self.done = done

@@ -42,8 +42,10 @@ public final class Listener: FDHandler {
             do {
                 client = try Posix.accept(fd, &peer)
             } catch {
-                if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOBUFS || error.errno == ENOMEM {
+                if error.isLocalShortage {
                     pauseAccepting()
+                } else if error.errno == EINVAL {
+                    loop.deregister(self)   // no longer listening (shut down for a graceful stop)
                 }
                 // ECONNABORTED and friends: the client gave up before we accepted; nothing to do.
                 return

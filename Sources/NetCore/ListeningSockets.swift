@@ -9,6 +9,15 @@ public struct ListeningSockets: Sendable {
     public let inherited: Bool
     public let address: SocketAddress
 
+    /// On shutdown, new clients should be refused at once (and go elsewhere), not queued until we exit
+    /// and then reset. A socket we bound stops listening (shutdown(2) on a listening socket closes it for
+    /// new connections, safely under threads still polling it). One handed down by a supervisor is left
+    /// alone: it is the supervisor's too, and it queues connections for the next instance on purpose.
+    public func stopListening() {
+        guard !inherited else { return }
+        for fd in Set(perWorker) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
     public enum Failure: Error, CustomStringConvertible {
         case bind(SocketAddress, SystemError)
         public var description: String {

@@ -11,6 +11,14 @@ public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
         self.errno = errno
     }
 
+    /// Whether the call failed for want of something on this machine (descriptors, memory, local ports),
+    /// which says nothing about the peer it was for.
+    public var isLocalShortage: Bool { SystemError.isLocalShortage(errno) }
+
+    public static func isLocalShortage(_ errno: Int32) -> Bool {
+        errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM || errno == EADDRNOTAVAIL
+    }
+
     /// The error for the errno the last call left behind.
     public static func last(_ call: String) -> SystemError {
         SystemError(call, errno: Glibc.errno)

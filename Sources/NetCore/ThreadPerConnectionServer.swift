@@ -20,7 +20,8 @@ public final class ThreadPerConnectionServer: Sendable {
 
     /// Accepts until a termination signal, then drains; returns when done or `shutdownTimeout` passed.
     /// `serve` runs on the connection's own thread; the descriptor is closed after it returns.
-    public func run(socket: Int32, shutdownTimeout: Timeout, serve: @escaping @Sendable (Int32, sockaddr_storage) -> Void) {
+    public func run(socket: Int32, shutdownTimeout: Timeout, stopListening: () -> Void = {},
+                    serve: @escaping @Sendable (Int32, sockaddr_storage) -> Void) {
         OSThread.start(name: "acceptor") { [self] in
             var peer = sockaddr_storage()
             while !isDraining {
@@ -40,6 +41,7 @@ public final class ThreadPerConnectionServer: Sendable {
         }.detach()
 
         _ = WorkerGroup.waitForTermination()
+        stopListening()
         stopping.store(true, ordering: .relaxed)
         live.withLock { for (fd, idle) in $0 where idle { _ = shutdown(fd, Int32(SHUT_RD)) } }
         let deadline = Clock.monotonicNanos() + shutdownTimeout.nanos

@@ -38,5 +38,13 @@ import Testing
         #expect(Arguments.parseDuration("1.5") == 1500)
         #expect(Arguments.parseDuration("soon") == nil)
         #expect(Arguments.parseDuration("-1s") == nil)
+        for odd in ["0x10s", "1e3s", "infs", "1.s", ".5s", "s", "", "100000000000s"] {
+            #expect(Arguments.parseDuration(odd) == nil, "\(odd)")
+        }
+        #expect(Arguments.parseDuration("24h") == 86_400_000)
+        var zero = Arguments(["--connect-timeout", "0"], program: "t")
+        #expect(throws: UsageError.self) { try zero.duration("--connect-timeout", allowZero: false) }
+        var negative = Arguments(["--port", "-1"], program: "t")
+        #expect(throws: UsageError.self) { try negative.int("--port", in: 0...65535) }
     }
 }

@@ -64,6 +64,52 @@ import TestSupport
         #expect(echo.received.last?.requestLine == "GET /after-restart HTTP/1.1")
     }
 
+    @Test func outOfDescriptorsHere_doesNotMarkAHealthyUpstreamDown() throws {
+        let backend = try BackendProcess()
+        let lb = try ForwarderProcess("balancer", ["--workers", "1", "--health-interval", "0", "--upstream", "127.0.0.1:\(backend.port)"])
+        let pid = lb.program.pid
+        let openNow = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        // Room for exactly three more descriptors: three clients, and none left for an upstream socket.
+        let prlimit = try RunningProgram("/usr/bin/prlimit", ["--pid", "\(pid)", "--nofile=\(openNow + 3):\(openNow + 3)"])
+        #expect(prlimit.waitForExit(timeout: 10) == .code(0))
+        // Deferred accept: a client is taken off the queue once it has sent something.
+        let a = try lb.client(), b = try lb.client(), c = try lb.client()
+        try a.send("GET /a HTTP/1.1\r\n")
+        try b.send("GET /b HTTP/1.1\r\n")
+        let deadline = Date().addingTimeInterval(5)
+        while (try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) < openNow + 2 && Date() < deadline { usleep(10_000) }
+        #expect(try c.request("GET", "/robots.txt").status == 502)   // socket() failed here: EMFILE
+        shutdown(a.fd, Int32(SHUT_RDWR))
+        shutdown(b.fd, Int32(SHUT_RDWR))
+        while (try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) > openNow + 1 && Date() < deadline.addingTimeInterval(5) { usleep(10_000) }
+        #expect(try lb.get("/robots.txt").status == 200)   // at once: the upstream was never marked down
+        #expect(!lb.program.output().contains { $0.contains("is down") }, "\(lb.program.output())")
+        #expect(lb.program.output().contains { $0.contains("a local shortage; the upstream stays up") })
+        withExtendedLifetime([a, b, c]) {}
+    }
+
+    @Test func sigterm_refusesNewClientsAtOnce_whileInFlightRequestsFinish() throws {
+        var b = EchoServer.Behavior()
+        b.delay = 1.5
+        let echo = try EchoServer(b)
+        let lb = try ForwarderProcess("balancer", ["--upstream", "127.0.0.1:\(echo.port)"])
+        let client = try lb.client(timeout: 10)
+        try client.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        let deadline = Date().addingTimeInterval(5)
+        while echo.received.isEmpty && Date() < deadline { usleep(10_000) }
+        lb.program.signal(SIGTERM)
+        // Refused (so a client can go elsewhere), not queued until the process exits and then reset.
+        var refused = false
+        while !refused && Date() < deadline {
+            do { Posix.close(try Socket.connectBlocking(to: .loopback(port: lb.port), timeoutMs: 500)) } catch { refused = error.errno == ECONNREFUSED }
+            if !refused { usleep(20_000) }
+        }
+        #expect(refused)
+        #expect(echo.received.count == 1)
+        #expect(try client.readResponse().status == 200)
+        #expect(lb.program.waitForExit(timeout: 10) == .code(0))
+    }
+
     @Test func backendKilledMidTest_noIdempotentRequestFails() throws {
         let backends = try startBackends(3)
         let lb = try ForwarderProcess("balancer", ["--workers", "2", "--health-interval", "200ms", "--quiet"]

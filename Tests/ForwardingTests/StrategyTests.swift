@@ -23,6 +23,18 @@ import TestSupport
         #expect(kept == (0..<6).map { expected[$0 % 3] })
     }
 
+    @Test func roundRobin_spreadsADownUpstreamsTurnsEvenly() throws {
+        let backends = try startBackends(3)
+        let dead = try deadPort()
+        let args = ["--upstream", "127.0.0.1:\(backends[0].port)", "--upstream", "127.0.0.1:\(dead)",
+                    "--upstream", "127.0.0.1:\(backends[1].port)", "--upstream", "127.0.0.1:\(backends[2].port)"]
+        let lb = try ForwarderProcess("balancer", ["--workers", "1"] + args)
+        for _ in 0..<4 { #expect(try lb.get("/healthz").status == 200) }   // the dead one is found down on its turn
+        var counts: [Int: Int] = [:]
+        for _ in 0..<60 { counts[answeringPort(try lb.get("/healthz")) ?? 0, default: 0] += 1 }
+        #expect(counts == Dictionary(uniqueKeysWithValues: backends.map { (Int($0.port), 20) }), "\(counts)")
+    }
+
     @Test func weighted_followsTheWeights_inSmoothOrder() throws {
         let backends = try startBackends(2)
         let lb = try ForwarderProcess("balancer", ["--strategy", "weighted"] + upstreamArgs(backends, weights: [3, 1]))

@@ -180,7 +180,7 @@ final class TopologyRunner {
         let pid = instance.pid
         let started = loop.now
         HealthProbe.start(host, check: check, timeout: Timeout(milliseconds: h.timeoutMs), loop: loop) { [weak self, weak instance] ok, detail in
-            guard let self, let instance, instance.pid == pid else { return }
+            guard let self, let instance, instance.pid == pid, let ok else { return }   // nil: no verdict
             if ok, case .tcp = check, instance.listenFD >= 0 {
                 // We hold the socket, so the kernel completes every connect whether or not the program
                 // accepts: the check passes only once the program has taken the connection off the queue.
