@@ -33,6 +33,12 @@ Program.run(name: "balancer", usage: usage) { args in
         }
         upstreams += list
     }
+    if mode == "tcp" {
+        // Silently ignoring them would let a user believe they are in force.
+        for name in ["--health-path", "--response-timeout", "--header-timeout", "--pool-idle-timeout"] where args.has(name) {
+            throw UsageError("\(name) has no effect with --mode tcp (no HTTP is spoken); leave it out")
+        }
+    }
     let options = try ForwardingOptions.parse(&args, defaultPort: 44444)
     try args.finish()
     if upstreams.isEmpty && options.admin == nil {

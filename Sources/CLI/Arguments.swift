@@ -12,6 +12,11 @@ public struct Arguments {
     public var isEmpty: Bool { items.isEmpty }
     public var remaining: [String] { items }
 
+    /// Whether an option is present (as `--name value` or `--name=value`), without taking it.
+    public func has(_ name: String) -> Bool {
+        items.contains { $0 == name || $0.hasPrefix(name + "=") }
+    }
+
     /// True when `--help`/`-h` appears anywhere.
     public var wantsHelp: Bool { items.contains("--help") || items.contains("-h") }
 

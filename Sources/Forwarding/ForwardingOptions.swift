@@ -47,6 +47,11 @@ public struct ForwardingOptions: Sendable {
         o.host = try args.value("--host") ?? o.host
         o.workers = try args.int("--workers", in: 1...256) ?? o.workers
         o.model = try args.choice("--model", ["event", "thread"]) ?? o.model
+        if o.model == "thread" {
+            for name in ["--busy-poll-us", "--reuseport"] where args.has(name) {
+                throw UsageError("\(name) has no effect with --model thread (a blocking thread per connection); leave it out")
+            }
+        }
         o.admin = try args.value("--admin")
         if let s = try args.choice("--strategy", Strategy.allCases.map(\.rawValue)) { o.strategy = Strategy(rawValue: s)! }
         o.reusePort = args.flag("--reuseport")

@@ -80,6 +80,12 @@ import TestSupport
         }
         let lb = try RunningProgram("balancer", ["--upstream", "127.0.0.1:99999"])
         #expect(lb.waitForExit(timeout: 10) == .code(2))
+        for args in [["--mode", "tcp", "--response-timeout", "5s"], ["--model", "thread", "--busy-poll-us", "10"],
+                     ["--connect-timeout", "0"], ["--idle-timeout", "100000000000s"], ["--connect-timeout", "-1s"]] {
+            let p = try RunningProgram("balancer", ["--upstream", "127.0.0.1:9001"] + args)
+            #expect(p.waitForExit(timeout: 10) == .code(2), "\(args)")
+            #expect(!p.output().contains { $0.contains("Fatal error") }, "\(args)")
+        }
         let poll = try RunningProgram("balancer", ["--upstream", "127.0.0.1:9001", "--busy-poll-us", "5000"])
         #expect(poll.waitForExit(timeout: 10) == .code(2))
         #expect(poll.output().contains { $0.contains("--busy-poll-us") })
