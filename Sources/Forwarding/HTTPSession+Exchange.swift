@@ -173,7 +173,8 @@ extension HTTPSession {
         up.output.buffer.append(requestHead.readable)
     }
 
-    /// A new connection failed (refused, unreachable, timed out): mark the upstream down and move on.
+    /// A new connection failed (refused, unreachable, timed out): the upstream is marked down (unless
+    /// the shortage was ours: out of descriptors) and the next one tried.
     private func connectFailed(_ up: Upstream, _ error: SystemError) {
         worker.service.connectFailed(up, error, now: worker.loop.now)
         up.stats[worker.index].failures.add(1, ordering: .relaxed)
