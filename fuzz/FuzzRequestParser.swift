@@ -31,6 +31,8 @@ private struct HeadSummary: Equatable {
     var method: UInt8
     var methodSpan: ByteSpan
     var target: ByteSpan
+    var origin: ByteSpan
+    var authority: ByteSpan
     var requestLine: ByteSpan
     var minorVersion: UInt8
     var headers: [HeaderField]
@@ -46,6 +48,8 @@ private struct HeadSummary: Equatable {
         method = h.method.rawValue
         methodSpan = h.methodSpan
         target = h.target
+        origin = h.origin
+        authority = h.authority
         requestLine = h.requestLine
         minorVersion = h.minorVersion
         headers = h.headers
@@ -188,7 +192,18 @@ private func checkHead(_ h: HTTPRequestHead, _ p: UnsafePointer<UInt8>, _ n: Int
     precondition(t.start > m.end && t.count > 0 && t.end < line.end, "target span outside the request line")
     precondition(p[m.end] == 0x20 && t.start == m.end + 1 && p[t.end] == 0x20, "method/target not SP separated")
     for j in Int(t.start)..<t.end {
-        precondition(p[j] > 0x20 && p[j] != 0x7F, "control or space byte in target")
+        precondition(p[j] > 0x20 && p[j] < 0x7F && p[j] != 0x23, "control, space, 8-bit or '#' byte in target")
+    }
+    // Origin and authority are pieces of the target: origin-form and '*' are their own origin; an
+    // absolute-form target splits into an authority (a valid host) and what follows it.
+    let o = h.origin, a = h.authority
+    precondition(o.count == 0 || (o.start >= t.start && o.end <= t.end), "origin outside the target")
+    precondition(a.count == 0 || (a.start >= t.start && a.end <= t.end), "authority outside the target")
+    if p[Int(t.start)] == 0x2F || p[Int(t.start)] == 0x2A {
+        precondition(o == t && a.count == 0, "origin-form target not its own origin")
+    } else if h.method != .connect {
+        precondition(a.count > 0 && o.end == t.end && o.start == a.end, "absolute-form target not split at its authority")
+        precondition(o.count == 0 || p[Int(o.start)] == 0x2F || p[Int(o.start)] == 0x3F, "absolute-form origin not a path or query")
     }
     precondition(h.minorVersion <= 1, "minorVersion is not 0 or 1")
 
