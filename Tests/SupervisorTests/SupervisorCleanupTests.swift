@@ -59,6 +59,27 @@ import TestSupport
         #expect(flags & Int(O_NONBLOCK) == 0, "\(line)")
     }
 
+    @Test func exitLine_comesAfterTheChildsLastOutput() throws {
+        // Five programs that say one line and exit at once, each run several times: the exit is often
+        // reaped before the merger has read the pipe.
+        let services = (1...5).map { i in
+            "\"t\(i)\": {\"program\": \"/bin/sh\", \"args\": [\"-c\", \"echo last words; exit 3\"], \"restart\": {\"max_retries\": 4, \"backoff\": \"1ms\", \"max_backoff\": \"1ms\"}}"
+        }
+        let f = try SupervisorFixture(topology: "{\"services\": {\(services.joined(separator: ", "))}}")
+        let up = try f.start(waitFor: "t5 failed")
+        for i in 1...5 { #expect(up.waitForLine { $0.contains("t\(i) failed") } != nil) }
+        var said: [String: Int] = [:]
+        for line in up.output() {
+            guard let name = line.split(separator: " ").dropFirst().first.map(String.init) else { continue }
+            if line.contains("| last words") { said[name, default: 0] += 1 }
+            if let range = line.range(of: #"t\d exited with code 3"#, options: .regularExpression) {
+                let who = String(line[range].prefix(2))
+                #expect(said[who, default: 0] > 0, "\(who) exited before its line was shown: \(line)")
+                said[who, default: 0] -= 1
+            }
+        }
+    }
+
     /// Running and not a zombie: a reparented child may linger unreaped in a container without an init.
     private func isAlive(_ pid: Int) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -98,6 +98,12 @@ final class LogMerger {
         sources.append(source)
     }
 
+    /// Takes in what `name`'s pipes hold now, so an event about it (its exit) comes after its last words
+    /// rather than before them: the exit can be reaped before the loop has read the pipe.
+    func catchUp(name: String) {
+        for source in sources where source.name == name { source.readAvailable() }
+    }
+
     func sourceClosed(_ source: LogSource) {
         if let i = sources.firstIndex(where: { $0 === source }) { sources.remove(at: i) }
     }

@@ -249,6 +249,7 @@ final class TopologyRunner {
         // with it, as a container's processes do when its main process ends; a restart must not find
         // the old generation still serving. The group cannot have a new leader yet: its id was this pid.
         kill(-pid, SIGKILL)
+        logs.catchUp(name: instance.name)
         instance.pid = 0
         instance.lastExit = exit
         instance.healthTask?.cancel()
