@@ -53,7 +53,6 @@ struct MessageRewriter {
                 continue
             case .expect where head.minorVersion == 0:
                 continue   // HTTP/1.0 has no Expect (RFC 9110 §10.1.1), and its client could not take a 100
-
             case .other:
                 // Connection may name extension fields as hop-by-hop, never the ones that frame the
                 // message or carry its host (RFC 9110 §7.6.1): those are known fields, kept.
