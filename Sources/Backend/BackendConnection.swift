@@ -26,6 +26,11 @@ final class BackendConnection: FDHandler, DrainableConnection {
 
     /// Output beyond which further pipelined requests wait until the client has read some.
     private static let outputHighWater = 256 * 1024
+    /// A response body at least this large is logged once it has left (or failed to), with the bytes
+    /// that did and the time it took, as nginx logs `$body_bytes_sent` and `$request_time`; a smaller
+    /// one is logged when answered (it goes out within the same turn).
+    private static let logAfterSendingBytes = 64 * 1024
+    private var deferredLog: DeferredLog?
 
     init(fd: Int32, peer: UnsafePointer<sockaddr_storage>, worker: BackendWorker) {
         self.worker = worker
@@ -133,7 +138,16 @@ final class BackendConnection: FDHandler, DrainableConnection {
         let base = UnsafePointer(input.readPointer)
         let keepAlive = parser.head.keepAlive && !worker.draining && !peerClosed
         var outcome = worker.responder.respond(to: parser.head, base: base, keepAlive: keepAlive, into: output)
-        if worker.log != nil && !parser.head.isHealthProbe(base) { log(line: parser.head.requestLine.buffer(in: base), outcome) }
+        if worker.log != nil && !parser.head.isHealthProbe(base) {
+            logDeferred(sent: nil)   // a pipelined request's answer: the one before it is logged first
+            let line = parser.head.requestLine.buffer(in: base)
+            if outcome.bodyBytes >= Self.logAfterSendingBytes {
+                deferredLog = DeferredLog(line: Array(line), status: outcome.status, bodyBytes: outcome.bodyBytes,
+                                          startedAt: requestStartedAt)
+            } else {
+                log(line: line, outcome)
+            }
+        }
         input.consume(parser.head.length)
         if parser.head.hasBody {
             if parser.head.contentLength > worker.settings.maxDiscardedBody || parser.head.expectsContinue {
@@ -165,6 +179,7 @@ final class BackendConnection: FDHandler, DrainableConnection {
                 return
             }
         }
+        if deferredLog != nil { logDeferred(sent: nil) }
         if closeAfterFlush { finish() }
     }
 
@@ -235,6 +250,8 @@ final class BackendConnection: FDHandler, DrainableConnection {
     func close() {
         if closed { return }
         closed = true
+        // What is still queued never left: the deferred line counts only what did.
+        if let d = deferredLog { logDeferred(sent: max(0, d.bodyBytes - output.pendingBytes)) }
         worker.loop.deregister(self, closing: true)
         Posix.close(fd)
         output.reset()
@@ -248,7 +265,15 @@ final class BackendConnection: FDHandler, DrainableConnection {
 
     // MARK: logging
 
-    private func log(line: UnsafeRawBufferPointer?, _ outcome: StaticResponder.Outcome) {
+    /// Writes the deferred line: `sent` body bytes, or all of them.
+    private func logDeferred(sent: Int?) {
+        guard let d = deferredLog else { return }
+        deferredLog = nil
+        let outcome = StaticResponder.Outcome(status: d.status, bodyBytes: sent ?? d.bodyBytes, close: false)
+        d.line.withUnsafeBytes { log(line: $0, outcome, startedAt: d.startedAt) }
+    }
+
+    private func log(line: UnsafeRawBufferPointer?, _ outcome: StaticResponder.Outcome, startedAt: UInt64? = nil) {
         guard let log = worker.log else { return }
         let b = log.buffer
         b.append(address: &peer)
@@ -259,8 +284,16 @@ final class BackendConnection: FDHandler, DrainableConnection {
         b.append(byte: 0x20)
         b.append(decimal: outcome.bodyBytes)
         b.append(byte: 0x20)
-        b.append(milliseconds: Clock.monotonicNanos() &- requestStartedAt)
+        b.append(milliseconds: Clock.monotonicNanos() &- (startedAt ?? requestStartedAt))
         b.append(byte: 0x0A)
         log.lineDone()
     }
+}
+
+/// A log line held until its large response has been sent (see `logAfterSendingBytes`).
+private struct DeferredLog {
+    let line: [UInt8]
+    let status: Int
+    let bodyBytes: Int
+    let startedAt: UInt64
 }

@@ -67,6 +67,32 @@ import TestSupport
         #expect(quiet.program.waitForLine(timeout: 1) { $0.contains("GET /page.html") } == nil)
     }
 
+    @Test func accessLog_ofALargeFile_saysWhatWasSent_andWhenItEnded() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("biglog-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let size = 32 << 20
+        try Data(count: size).write(to: root.appendingPathComponent("big.bin"))
+        let server = try BackendProcess(root: root.path, arguments: ["--workers", "1"])
+        // Whole: the full size, and a duration that includes a pause in the middle of reading.
+        let whole = try server.client(timeout: 10)
+        try whole.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        usleep(300_000)
+        #expect(try whole.readResponse().body.count == size)
+        let wholeLine = server.program.waitForLine { $0.contains("\"GET /big.bin HTTP/1.1\" 200 \(size) ") }
+        let ms = wholeLine.flatMap { $0.split(separator: " ").last }.flatMap { Double($0.dropLast(2)) } ?? 0
+        #expect(ms >= 250, "\(wholeLine ?? "no line")")
+        // Cut short: the client reads a little and leaves; the line counts what left, not the file's size.
+        let quitter = try server.client(timeout: 10)
+        try quitter.send("GET /big.bin?cut HTTP/1.1\r\nHost: a\r\n\r\n")
+        var some = [UInt8](repeating: 0, count: 65536)
+        _ = recv(quitter.fd, &some, some.count, 0)
+        shutdown(quitter.fd, Int32(SHUT_RDWR))
+        let cutLine = server.program.waitForLine { $0.contains("\"GET /big.bin?cut HTTP/1.1\" 200 ") }
+        let bytes = cutLine.flatMap { $0.split(separator: " ").dropLast().last }.flatMap { Int($0) } ?? -1
+        #expect(bytes >= 0 && bytes < size, "\(cutLine ?? "no line")")
+    }
+
     @Test func inheritedListeningSocket_isUsedInsteadOfBinding() throws {
         let fd = try Socket.listen(on: .loopback(port: 0))
         defer { Posix.close(fd) }

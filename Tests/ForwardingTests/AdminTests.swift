@@ -21,7 +21,13 @@ import TestSupport
         let lb = try ForwarderProcess("balancer", ["--admin", sock, "--upstream", "127.0.0.1:\(backends[0].port),weight=2",
                                                    "--upstream", "127.0.0.1:\(backends[1].port)"])
         _ = try lb.get("/robots.txt")
-        let items = try list(sock)
+        // The response reaches the client a moment before the worker has counted it.
+        var items = try list(sock)
+        let deadline = Date().addingTimeInterval(2)
+        while items.map({ $0["requests"] as? Int ?? 0 }).reduce(0, +) == 0 && Date() < deadline {
+            usleep(5_000)
+            items = try list(sock)
+        }
         #expect(items.count == 2)
         #expect(items[0]["address"] as? String == "127.0.0.1:\(backends[0].port)")
         #expect(items[0]["weight"] as? Int == 2)
@@ -147,7 +153,13 @@ import TestSupport
         let sock = socketPath()
         let proxy = try ForwarderProcess("proxy", ["--admin", sock, "--route", "/images/=\(key)", "--default", key])
         _ = try proxy.get("/images/pokijan.jpg")
-        let m = try admin(sock, "GET", "/metrics").text
+        // The response reaches the client a moment before the worker has counted it.
+        var m = try admin(sock, "GET", "/metrics").text
+        let deadline = Date().addingTimeInterval(2)
+        while !m.contains("pool=\"/images/\",code=\"2xx\"} 1") && Date() < deadline {
+            usleep(5_000)
+            m = try admin(sock, "GET", "/metrics").text
+        }
         // Prometheus rejects an exposition with the same series twice.
         let series = m.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").dropLast().joined(separator: " ") }
         #expect(Set(series).count == series.count, "duplicate series in:\n\(m)")

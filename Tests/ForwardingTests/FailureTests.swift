@@ -68,20 +68,26 @@ import TestSupport
         let backend = try BackendProcess()
         let lb = try ForwarderProcess("balancer", ["--workers", "1", "--health-interval", "0", "--upstream", "127.0.0.1:\(backend.port)"])
         let pid = lb.program.pid
-        let openNow = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
-        // Room for exactly three more descriptors: three clients, and none left for an upstream socket.
-        let prlimit = try RunningProgram("/usr/bin/prlimit", ["--pid", "\(pid)", "--nofile=\(openNow + 3):\(openNow + 3)"])
-        #expect(prlimit.waitForExit(timeout: 10) == .code(0))
-        // Deferred accept: a client is taken off the queue once it has sent something.
+        let fds = { Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).compactMap { Int($0) }) }
+        let sockets = {
+            fds().filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)"))?.hasPrefix("socket:") == true }.count
+        }
+        let listening = sockets()
+        // Three clients, taken off the queue (deferred accept: once they have sent something).
         let a = try lb.client(), b = try lb.client(), c = try lb.client()
-        try a.send("GET /a HTTP/1.1\r\n")
-        try b.send("GET /b HTTP/1.1\r\n")
+        for (client, name) in [(a, "a"), (b, "b"), (c, "c")] { try client.send("GET /\(name) HTTP/1.1\r\n") }
         let deadline = Date().addingTimeInterval(5)
-        while (try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) < openNow + 2 && Date() < deadline { usleep(10_000) }
-        #expect(try c.request("GET", "/robots.txt").status == 502)   // socket() failed here: EMFILE
+        while sockets() < listening + 3 && Date() < deadline { usleep(10_000) }
+        // No descriptor left: the limit is the number the next one would get.
+        let open = fds()
+        let next = (0...).first { !open.contains($0) }!
+        let prlimit = try RunningProgram("/usr/bin/prlimit", ["--pid", "\(pid)", "--nofile=\(next):\(next)"])
+        #expect(prlimit.waitForExit(timeout: 10) == .code(0))
+        try c.send("Host: a\r\n\r\n")
+        #expect(try c.readResponse().status == 502)   // socket() failed here: EMFILE
         shutdown(a.fd, Int32(SHUT_RDWR))
         shutdown(b.fd, Int32(SHUT_RDWR))
-        while (try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) > openNow + 1 && Date() < deadline.addingTimeInterval(5) { usleep(10_000) }
+        while sockets() > listening + 1 && Date() < deadline.addingTimeInterval(5) { usleep(10_000) }
         #expect(try lb.get("/robots.txt").status == 200)   // at once: the upstream was never marked down
         #expect(!lb.program.output().contains { $0.contains("is down") }, "\(lb.program.output())")
         #expect(lb.program.output().contains { $0.contains("a local shortage; the upstream stays up") })

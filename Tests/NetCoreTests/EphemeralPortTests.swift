@@ -11,7 +11,11 @@ import Testing
     func connectionFrom(port: UInt16, to server: Int32) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try SocketAddress.loopback(port: port).withSockaddr { sa, len in
-            if bind(fd, sa, len) != 0 { throw SystemError.last("bind") }
+            if bind(fd, sa, len) != 0 {
+                let e = SystemError.last("bind")
+                Posix.close(fd)
+                throw e
+            }
         }
         let target = try #require(Socket.localAddress(server))
         try target.withSockaddr { sa, len in
@@ -23,11 +27,18 @@ import Testing
     @Test func portHeldByAConnection_isWaitedFor_andThenListenedOn() throws {
         let server = try Socket.listen(on: .loopback(port: 0))
         defer { Posix.close(server) }
-        // A free port: bound once and released.
-        let probe = try Socket.listen(on: .loopback(port: 0))
-        let port = try #require(Socket.localAddress(probe)?.port)
-        Posix.close(probe)
-        let client = try connectionFrom(port: port, to: server)
+        // A free port: bound once and released. Tests running beside this one connect out too, and one may
+        // take that port as its own local end in between: then another.
+        var port: UInt16 = 0
+        var client: Int32 = -1
+        for _ in 0..<20 where client < 0 {
+            let probe = try Socket.listen(on: .loopback(port: 0))
+            port = try #require(Socket.localAddress(probe)?.port)
+            Posix.close(probe)
+            client = (try? connectionFrom(port: port, to: server)) ?? -1
+        }
+        #expect(client >= 0)
+        let clientFD = client
         var peer = sockaddr_storage()
         try? Posix.setNonBlocking(server, false)
         let accepted = try #require(try Posix.accept(server, &peer))
@@ -40,7 +51,7 @@ import Testing
             usleep(300_000)
             Posix.close(accepted)   // the peer closes first, so our side does not linger in TIME_WAIT
             usleep(50_000)
-            Posix.close(client)
+            Posix.close(clientFD)
             released.store(true, ordering: .relaxed)
         }
         let fd = try Socket.listenWaitingForConnections(on: .loopback(port: port), waitMs: 5_000)
