@@ -5,7 +5,8 @@ import NetCore
 /// program as workers, each a single event loop accepting on that same socket (nginx's master/worker
 /// shape). A worker that dies is replaced; SIGTERM is passed to all and the master waits for them.
 enum PreforkServer {
-    static func run(socket: Int32, workers: Int, settings: ServerSettings) throws -> Int32 {
+    static func run(sockets: ListeningSockets, workers: Int, settings: ServerSettings) throws -> Int32 {
+        let socket = sockets.perWorker[0]
         let exe = Spawn.currentExecutable()
         var arguments = workerArguments(Array(CommandLine.arguments.dropFirst()))
         arguments += ["--model", "event", "--workers", "1", "--prefork-worker"]
@@ -33,6 +34,7 @@ enum PreforkServer {
             let sig = sigtimedwait(&set, &info, &timeout)
             if sig > 0 && sig != SIGCHLD && !stopping {
                 stopping = true
+                sockets.stopListening()   // the workers' copies are handed down; the master's says stop
                 stopDeadline = Clock.monotonicNanos() + settings.shutdownTimeout.nanos + Clock.nanosPerSecond
                 for pid in children.keys { kill(pid, SIGTERM) }
             }

@@ -87,7 +87,7 @@ Program.run(name: "backend", usage: usage) { args in
     case "thread":
         return ThreadServer.run(sockets: sockets, site: site, settings: settings)
     case "prefork":
-        return try PreforkServer.run(socket: sockets.perWorker[0], workers: workers, settings: settings)
+        return try PreforkServer.run(sockets: sockets, workers: workers, settings: settings)
     default:
         return try EventServer.run(sockets: sockets, site: site, settings: settings, workers: workers)
     }

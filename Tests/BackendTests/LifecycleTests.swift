@@ -121,6 +121,29 @@ import TestSupport
         #expect(server.program.waitForExit(timeout: 15) == .code(0))
     }
 
+    @Test(arguments: ["thread", "prefork", "event"])
+    func sigterm_refusesNewClientsAtOnce_whileADownloadFinishes(model: String) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("drain-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let size = 32 << 20
+        try Data(count: size).write(to: root.appendingPathComponent("big.bin"))
+        let server = try BackendProcess(root: root.path, arguments: ["--model", model, "--workers", "1"])
+        let busy = try server.client(timeout: 10)
+        try busy.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")   // not read yet: it stays in flight
+        usleep(200_000)
+        server.program.signal(SIGTERM)
+        var refused = false
+        let deadline = Date().addingTimeInterval(5)
+        while !refused && Date() < deadline {
+            do { Posix.close(try Socket.connectBlocking(to: .loopback(port: server.port), timeoutMs: 500)) } catch { refused = error.errno == ECONNREFUSED }
+            if !refused { usleep(20_000) }
+        }
+        #expect(refused)
+        #expect(try busy.readResponse().body.count == size)
+        #expect(server.program.waitForExit(timeout: 15) == .code(0))
+    }
+
     @Test func preforkWorker_thatDies_isReplaced() throws {
         let server = try BackendProcess(arguments: ["--model", "prefork", "--workers", "1"])
         let before = try server.client().request("GET", "/healthz")

@@ -136,7 +136,14 @@ import TestSupport
         let lb = try ForwarderProcess("balancer", ["--admin", sock, "--upstream", "127.0.0.1:\(backend.port)"])
         for _ in 0..<3 { _ = try lb.get("/robots.txt") }
         _ = try lb.get("/missing")
-        let m = try admin(sock, "GET", "/metrics")
+        // The response reaches the client a moment before the worker has counted it.
+        let key0 = "127.0.0.1:\(backend.port)"
+        var m = try admin(sock, "GET", "/metrics")
+        let deadline = Date().addingTimeInterval(2)
+        while !m.text.contains("balancer_request_duration_seconds_count{upstream=\"\(key0)\",pool=\"default\"} 4") && Date() < deadline {
+            usleep(5_000)
+            m = try admin(sock, "GET", "/metrics")
+        }
         #expect(m.status == 200)
         #expect(m.header("Content-Type")?.hasPrefix("text/plain") == true)
         let key = "127.0.0.1:\(backend.port)"
