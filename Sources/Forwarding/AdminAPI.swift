@@ -142,41 +142,45 @@ enum Metrics {
         let classes = ["other", "1xx", "2xx", "3xx", "4xx", "5xx"]
         out += "# HELP \(p)_requests_total Requests (connections in TCP mode) relayed, by upstream and status class.\n"
         out += "# TYPE \(p)_requests_total counter\n"
-        forEachUpstream(service) { u, pool in
+        forEachUpstream(service) { u, id in
             for (i, name) in classes.enumerated() {
                 let n = u.stats.reduce(0) { $0 + $1.statusClasses[i].load() }
-                if n > 0 || i == 2 { out += "\(p)_requests_total{upstream=\"\(u.key)\",pool=\"\(pool.name)\",code=\"\(name)\"} \(n)\n" }
+                if n > 0 || i == 2 { out += "\(p)_requests_total{\(id),code=\"\(name)\"} \(n)\n" }
             }
         }
         out += "# HELP \(p)_upstream_failures_total Failed connects, broken connections and timeouts, by upstream.\n"
         out += "# TYPE \(p)_upstream_failures_total counter\n"
-        forEachUpstream(service) { u, pool in
-            out += "\(p)_upstream_failures_total{upstream=\"\(u.key)\",pool=\"\(pool.name)\"} \(u.stats.reduce(0) { $0 + $1.failures.load(ordering: .relaxed) })\n"
+        forEachUpstream(service) { u, id in
+            out += "\(p)_upstream_failures_total{\(id)} \(u.stats.reduce(0) { $0 + $1.failures.load(ordering: .relaxed) })\n"
         }
         out += "# HELP \(p)_upstream_active Requests in flight, by upstream.\n# TYPE \(p)_upstream_active gauge\n"
-        forEachUpstream(service) { u, pool in out += "\(p)_upstream_active{upstream=\"\(u.key)\",pool=\"\(pool.name)\"} \(u.active.load(ordering: .relaxed))\n" }
+        forEachUpstream(service) { u, id in out += "\(p)_upstream_active{\(id)} \(u.active.load(ordering: .relaxed))\n" }
         out += "# HELP \(p)_upstream_up 1 when the upstream takes new requests.\n# TYPE \(p)_upstream_up gauge\n"
-        forEachUpstream(service) { u, pool in
-            out += "\(p)_upstream_up{upstream=\"\(u.key)\",pool=\"\(pool.name)\",state=\"\(u.state.name)\"} \(u.state == .up ? 1 : 0)\n"
+        forEachUpstream(service) { u, id in
+            out += "\(p)_upstream_up{\(id),state=\"\(u.state.name)\"} \(u.state == .up ? 1 : 0)\n"
         }
         out += "# HELP \(p)_request_duration_seconds Time from request to the end of the response, by upstream.\n"
         out += "# TYPE \(p)_request_duration_seconds histogram\n"
-        forEachUpstream(service) { u, pool in
+        forEachUpstream(service) { u, id in
             var cumulative: UInt64 = 0
             for (i, bound) in LatencyBuckets.bounds.enumerated() {
                 cumulative += u.stats.reduce(0) { $0 + $1.latency[i].load() }
-                out += "\(p)_request_duration_seconds_bucket{upstream=\"\(u.key)\",pool=\"\(pool.name)\",le=\"\(Double(bound) / 1e6)\"} \(cumulative)\n"
+                out += "\(p)_request_duration_seconds_bucket{\(id),le=\"\(Double(bound) / 1e6)\"} \(cumulative)\n"
             }
             cumulative += u.stats.reduce(0) { $0 + $1.latency[LatencyBuckets.bounds.count].load() }
-            out += "\(p)_request_duration_seconds_bucket{upstream=\"\(u.key)\",pool=\"\(pool.name)\",le=\"+Inf\"} \(cumulative)\n"
+            out += "\(p)_request_duration_seconds_bucket{\(id),le=\"+Inf\"} \(cumulative)\n"
             let sum = Double(u.stats.reduce(0) { $0 + $1.latencySumMicros.load(ordering: .relaxed) }) / 1e6
-            out += "\(p)_request_duration_seconds_sum{upstream=\"\(u.key)\",pool=\"\(pool.name)\"} \(sum)\n"
-            out += "\(p)_request_duration_seconds_count{upstream=\"\(u.key)\",pool=\"\(pool.name)\"} \(cumulative)\n"
+            out += "\(p)_request_duration_seconds_sum{\(id)} \(sum)\n"
+            out += "\(p)_request_duration_seconds_count{\(id)} \(cumulative)\n"
         }
         return out
     }
 
-    private static func forEachUpstream(_ service: ForwardingService, _ body: (Upstream, UpstreamPool) -> Void) {
-        for pool in service.pools { for u in pool.snapshot.upstreams { body(u, pool) } }
+    /// Each upstream of each pool, with the labels that name its series: an upstream on two routes is
+    /// two series, told apart by pool.
+    private static func forEachUpstream(_ service: ForwardingService, _ body: (Upstream, String) -> Void) {
+        for pool in service.pools {
+            for u in pool.snapshot.upstreams { body(u, "upstream=\"\(u.key)\",pool=\"\(pool.name)\"") }
+        }
     }
 }
