@@ -150,54 +150,64 @@ final class ThreadedConnection {
             var decoder = ChunkedDecoder()
             var bodyDone = !isChunked && bodyLeft == 0
             while !bodyDone {
-                if input.isEmpty && !read(fd, into: input) { return false }
+                if input.isEmpty && read(fd, into: input) != .data {
+                    logLine(line, status: 499, bytes: 0, upstream: up, started: started,
+                            aborted: "client closed in the middle of its request body")
+                    return false
+                }
                 let n: Int
                 if isChunked {
                     switch decoder.feed(input.readPointer, input.readableBytes, onData: { _, _ in }) {
                     case .needMore: n = input.readableBytes
                     case .done(let c): n = c; bodyDone = true
-                    case .invalid: return false
+                    case .invalid(let e):
+                        reply(e.status.code, e.reason, close: true)
+                        logLine(line, status: e.status.code, bytes: 0, upstream: nil, started: started)
+                        return false
                     }
                 } else {
                     n = min(bodyLeft, input.readableBytes)
                     bodyLeft -= n
                     bodyDone = bodyLeft == 0
                 }
-                guard writeAll(upFD, UnsafeRawBufferPointer(start: input.readPointer, count: n)) else { return false }
+                guard writeAll(upFD, UnsafeRawBufferPointer(start: input.readPointer, count: n)) else {
+                    // Part of the body is gone: never replayed (the event model does the same).
+                    reply(502, "upstream connection failed", close: true)
+                    logLine(line, status: 502, bytes: 0, upstream: up, started: started)
+                    return false
+                }
                 input.consume(n)
             }
             // Response.
             let upIn = ByteBuffer(capacity: 16384)
             responseParser.reset()
-            var parsed = responseParser.parse(upIn.readable, requestMethod: method)
-            while parsed == .needMore {
-                guard read(upFD, into: upIn) else { break }
-                parsed = responseParser.parse(upIn.readable, requestMethod: method)
-            }
-            guard parsed == .complete else {
-                if upIn.isEmpty && method.isIdempotent { continue }   // nothing came back: try the next one
+            let rHead: HTTPResponseHead
+            switch readFinalHead(from: upFD, into: upIn, method: method) {
+            case .head(let h):
+                rHead = h
+            case .nothing where method.isIdempotent:
+                continue   // nothing came back: try the next one
+            case .timedOut:
+                reply(504, "upstream did not answer in time", close: true)
+                logLine(line, status: 504, bytes: 0, upstream: up, started: started)
+                return false
+            case .nothing, .broken:
                 reply(502, "upstream connection failed", close: true)
                 logLine(line, status: 502, bytes: 0, upstream: up, started: started)
                 return false
-            }
-            var rHead = responseParser.head
-            while rHead.isInterim {
-                upIn.consume(rHead.length)
-                responseParser.reset()
-                parsed = responseParser.parse(upIn.readable, requestMethod: method)
-                while parsed == .needMore {
-                    guard read(upFD, into: upIn) else { return false }
-                    parsed = responseParser.parse(upIn.readable, requestMethod: method)
-                }
-                rHead = responseParser.head
             }
             let clientKeepAlive = keepAlive && rHead.framing != .untilClose && !(head.minorVersion == 0 && rHead.framing == .chunked)
             output.clear()
             rewriter.writeResponse(rHead, UnsafePointer(upIn.readPointer), clientMinor: head.minorVersion,
                                    keepAlive: clientKeepAlive, dechunk: false, into: output)
             upIn.consume(rHead.length)
-            guard writeAll(fd, output.readable) else { return false }
             var sent = 0
+            // An exchange cut short is logged with why, as in the event model.
+            func aborted(_ why: StaticString) -> Bool {
+                logLine(line, status: rHead.status, bytes: sent, upstream: up, started: started, aborted: why)
+                return false
+            }
+            guard writeAll(fd, output.readable) else { return aborted("client connection failed") }
             var left = 0
             if case .length(let n) = rHead.framing { left = n }
             var chunks = ChunkedDecoder()
@@ -210,18 +220,28 @@ final class ThreadedConnection {
                     if chunks.isFinished { break loop }
                 case .untilClose: break
                 }
-                if upIn.isEmpty && !read(upFD, into: upIn) {
-                    if rHead.framing == .untilClose { break loop }
-                    return false
+                if upIn.isEmpty {
+                    switch read(upFD, into: upIn) {
+                    case .data: break
+                    case .closed where rHead.framing == .untilClose: break loop
+                    case .closed: return aborted("upstream connection failed in the middle of its response")
+                    case .timedOut: return aborted("upstream went silent in the middle of its response")
+                    }
                 }
                 var n = upIn.readableBytes
                 switch rHead.framing {
                 case .length: n = min(n, left); left -= n
                 case .chunked:
-                    if case .done(let c) = chunks.feed(upIn.readPointer, n, onData: { _, _ in }) { n = c }
+                    switch chunks.feed(upIn.readPointer, n, onData: { _, _ in }) {
+                    case .needMore: break
+                    case .done(let c): n = c
+                    case .invalid: return aborted("upstream sent an invalid chunk")
+                    }
                 default: break
                 }
-                guard writeAll(fd, UnsafeRawBufferPointer(start: upIn.readPointer, count: n)) else { return false }
+                guard writeAll(fd, UnsafeRawBufferPointer(start: upIn.readPointer, count: n)) else {
+                    return aborted("client connection failed")
+                }
                 sent += n
                 upIn.consume(n)
             }
@@ -289,11 +309,39 @@ final class ThreadedConnection {
         }
     }
 
+    private enum FinalHead { case head(HTTPResponseHead), nothing, broken, timedOut }
+
+    /// Reads the upstream's response up to its final head; interim (1xx) heads are read past, as this
+    /// model forwards only the final one. `nothing`: the upstream closed without a byte (a retry is safe).
+    private func readFinalHead(from upFD: Int32, into upIn: ByteBuffer, method: HTTPMethod) -> FinalHead {
+        while true {
+            var parsed = responseParser.parse(upIn.readable, requestMethod: method)
+            while parsed == .needMore {
+                switch read(upFD, into: upIn) {
+                case .data: parsed = responseParser.parse(upIn.readable, requestMethod: method)
+                case .timedOut: return .timedOut
+                case .closed: return upIn.isEmpty ? .nothing : .broken
+                }
+            }
+            guard parsed == .complete else { return .broken }
+            let head = responseParser.head
+            if !head.isInterim { return .head(head) }
+            upIn.consume(head.length)
+            responseParser.reset()
+        }
+    }
+
     // MARK: helpers
 
-    private func read(_ fd: Int32, into b: ByteBuffer) -> Bool {
-        guard let r = try? b.receive(from: fd, chunk: 16384), case .processed(let n) = r, n > 0 else { return false }
-        return true
+    private enum Read { case data, closed, timedOut }
+
+    /// One blocking read; `timedOut` when the socket's receive timeout passed with nothing.
+    private func read(_ fd: Int32, into b: ByteBuffer) -> Read {
+        switch try? b.receive(from: fd, chunk: 16384) {
+        case .processed(let n)? where n > 0: return .data
+        case .wouldBlock?: return .timedOut
+        default: return .closed
+        }
     }
 
     private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -318,7 +366,8 @@ final class ThreadedConnection {
         _ = writeAll(fd, output.readable)
     }
 
-    private func logLine(_ line: [UInt8]?, status: Int, bytes: Int, upstream: Upstream?, started: UInt64) {
+    private func logLine(_ line: [UInt8]?, status: Int, bytes: Int, upstream: Upstream?, started: UInt64,
+                         aborted: StaticString? = nil) {
         guard let log else { return }
         let b = log.buffer
         b.append(address: &peer)
@@ -332,6 +381,10 @@ final class ThreadedConnection {
         b.append(decimal: bytes)
         b.append(byte: 0x20)
         b.append(milliseconds: Clock.monotonicNanos() - started)
+        if let aborted {
+            b.append(" aborted: ")
+            b.append(aborted)
+        }
         b.append(byte: 0x0A)
         log.flush()
     }

@@ -22,15 +22,17 @@ import TestSupport
         for _ in 0..<6 { #expect(try lb.get("/robots.txt").status == 200) }
     }
 
-    @Test func slowUpstream_gets504() throws {
+    @Test(arguments: ["event", "thread"])
+    func slowUpstream_gets504(model: String) throws {
         var b = EchoServer.Behavior()
         b.delay = 3
         let echo = try EchoServer(b)
-        let lb = try ForwarderProcess("balancer", ["--response-timeout", "300ms", "--upstream", "127.0.0.1:\(echo.port)"])
+        let lb = try ForwarderProcess("balancer", ["--model", model, "--response-timeout", "300ms", "--upstream", "127.0.0.1:\(echo.port)"])
         let started = Date()
         let r = try lb.get("/slow")
         #expect(r.status == 504)
         #expect(Date().timeIntervalSince(started) < 2)
+        #expect(lb.program.waitForLine { $0.contains("\"GET /slow HTTP/1.1\" 504 ") } != nil)
     }
 
     @Test func stalePooledConnection_isRetriedForGET_butPOSTIsNeverReplayed() throws {

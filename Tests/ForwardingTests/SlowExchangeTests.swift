@@ -68,7 +68,8 @@ import TestSupport
         #expect(Date().timeIntervalSince(started) < 3)
     }
 
-    @Test func brokenResponses_areLoggedAsAborted_andTheClientSeesThemEnd() throws {
+    @Test(arguments: ["event", "thread"])
+    func brokenResponses_areLoggedAsAborted_andTheClientSeesThemEnd(model: String) throws {
         let upstream = try RawTCPServer { conn in
             let head = readRequestHead(conn)
             if head.hasPrefix("GET /short ") {
@@ -77,7 +78,7 @@ import TestSupport
                 try? conn.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n")
             }
         }
-        let lb = try ForwarderProcess("balancer", ["--health-interval", "0", "--upstream", "127.0.0.1:\(upstream.port)"])
+        let lb = try ForwarderProcess("balancer", ["--model", model, "--health-interval", "0", "--upstream", "127.0.0.1:\(upstream.port)"])
         for (target, why) in [("/short", "aborted: upstream connection failed"), ("/badchunk", "aborted: upstream sent an invalid chunk")] {
             let client = try lb.client()
             try client.send("GET \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -90,6 +91,19 @@ import TestSupport
         try client.send("GET /badchunk HTTP/1.1\r\nHost: a\r\n\r\n")
         let got = client.readAllUntilClosed()
         #expect(String(decoding: got, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK\r\n"))
+    }
+
+    @Test(arguments: ["event", "thread"])
+    func clientLeavingInTheMiddleOfItsBody_isLoggedAsAborted(model: String) throws {
+        let echo = try EchoServer(EchoServer.Behavior())
+        let lb = try ForwarderProcess("balancer", ["--model", model, "--health-interval", "0", "--upstream", "127.0.0.1:\(echo.port)"])
+        let client = try lb.client()
+        try client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + String(repeating: "x", count: 10))
+        client.shutdownWrite()   // nothing more can come
+        let line = lb.program.waitForLine { $0.contains("\"POST /upload HTTP/1.1\"") }
+        #expect(line?.contains(" 499 ") == true && line?.contains("aborted: client closed in the middle of its request body") == true,
+                "\(line ?? "no log line")")
+        #expect(try lb.get("/after").status == 200)   // and it goes on serving
     }
 
     @Test func idempotentRequestWithASmallBody_isReplayedOnAStaleConnection() throws {
