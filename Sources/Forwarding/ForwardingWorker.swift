@@ -75,6 +75,11 @@ final class ForwardingWorker: LoopWorker {
             done()
         }
     }
+
+    func cutShutdown() {
+        sessions.cutAll()
+        log?.flush()
+    }
 }
 
 extension HTTPSession: DrainableConnection {}

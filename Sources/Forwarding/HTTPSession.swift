@@ -271,6 +271,11 @@ final class HTTPSession: FDHandler, UpstreamClient {
         abort()
     }
 
+    /// The shutdown timeout passed: an exchange still running is cut and logged as such.
+    func cut() {
+        if phase != .idle { abortExchange("shutdown timeout passed") } else { close() }
+    }
+
     /// Drops the client connection at once; an upstream mid-exchange is closed too (never pooled).
     func abort() {
         if let up = upstream {

@@ -136,12 +136,14 @@ final class TCPSession: FDHandler, DrainableConnection {
 
     func drain() { }   // a tunnel ends when its peers end it; shutdown's deadline bounds the wait
 
+    func cut() { close(note: "cut: shutdown timeout passed") }
+
     private func closeUpstream(_ c: TunnelUpstream) {
         worker.loop.deregister(c, closing: true)
         Posix.close(c.fd)
     }
 
-    private func close() {
+    private func close(note: StaticString? = nil) {
         if closed { return }
         closed = true
         if let up = upstream {
@@ -149,7 +151,7 @@ final class TCPSession: FDHandler, DrainableConnection {
             up.upstream.active.subtract(1, ordering: .relaxed)
             let micros = (worker.loop.now &- startedAt) / 1000
             up.upstream.stats[worker.index].record(status: 0, micros: micros, bytes: toClient.bytes)
-            log(upstream: up.upstream, note: nil)
+            log(upstream: up.upstream, note: note)
             closeUpstream(up)
         }
         toUpstream.release(to: worker.relayPool)

@@ -6,6 +6,12 @@ public protocol DrainableConnection: AnyObject {
     var slot: Int { get set }
     /// Close now if idle; otherwise close after the response in progress.
     func drain()
+    /// The shutdown timeout passed: close now, logging what is cut short.
+    func cut()
+}
+
+public extension DrainableConnection {
+    func cut() {}
 }
 
 /// One loop's live connections, added and removed in O(1) by slot, and the graceful-shutdown
@@ -49,6 +55,11 @@ public final class ConnectionTable {
         onDrained = done
         for c in items { c.drain() }   // a copy: drain() may remove entries
         if items.isEmpty { fireDrained() }
+    }
+
+    /// Cuts every connection still open (a copy: cut() removes entries).
+    public func cutAll() {
+        for c in items { c.cut() }
     }
 
     private func fireDrained() {

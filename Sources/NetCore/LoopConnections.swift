@@ -44,4 +44,7 @@ public final class LoopConnections {
         listener?.close()
         table.drainAll(done)
     }
+
+    /// The shutdown timeout passed: every connection still open is cut.
+    public func cutAll() { table.cutAll() }
 }

@@ -5,6 +5,12 @@ import Synchronization
 public protocol LoopWorker: AnyObject {
     /// Stop accepting and let in-flight work finish; call `done` (on the loop) when nothing is left.
     func beginShutdown(_ done: @escaping () -> Void)
+    /// The shutdown timeout passed: end what is still in flight now, saying so in the log.
+    func cutShutdown()
+}
+
+public extension LoopWorker {
+    func cutShutdown() {}
 }
 
 /// N event loops on N threads, each with a worker made on its own thread, plus the graceful stop every
@@ -83,11 +89,22 @@ public final class WorkerGroup: @unchecked Sendable {
                 }
             }
         }
-        let deadline = Clock.monotonicNanos() + timeout.nanos
-        while running.load(ordering: .relaxed) > 0 && Clock.monotonicNanos() < deadline { usleep(5_000) }
-        let finished = running.load(ordering: .relaxed) == 0
-        if finished { for t in threads { t.join() } }
+        let finished = waitForLoops(until: Clock.monotonicNanos() + timeout.nanos)
+        if !finished {
+            // What is still in flight is cut, each loop on its own thread, so its log lines are written.
+            forEachWorker { $0.cutShutdown() }
+            for loop in loops { loop.stop() }
+            _ = waitForLoops(until: Clock.monotonicNanos() + 500 * Clock.nanosPerMilli)
+        }
         return finished
+    }
+
+    /// True (with every thread joined) once all loops have stopped by `deadline`.
+    private func waitForLoops(until deadline: UInt64) -> Bool {
+        while running.load(ordering: .relaxed) > 0 && Clock.monotonicNanos() < deadline { usleep(5_000) }
+        guard running.load(ordering: .relaxed) == 0 else { return false }
+        for t in threads { t.join() }
+        return true
     }
 }
 

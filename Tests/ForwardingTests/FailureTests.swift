@@ -118,6 +118,36 @@ import TestSupport
         #expect(lb.program.waitForExit(timeout: 10) == .code(0))
     }
 
+    @Test func shutdownTimeout_cutsWhatIsStillInFlight_andLogsIt() throws {
+        let asked = Flag()
+        let upstream = try RawTCPServer { conn in
+            _ = readRequestHead(conn)
+            asked.set()
+            _ = conn.read(count: 1)   // never answers; waits for the balancer to hang up
+        }
+        let echo = try EchoServer(EchoServer.Behavior())
+        let http = try ForwarderProcess("balancer", ["--shutdown-timeout", "500ms", "--health-interval", "0",
+                                                     "--upstream", "127.0.0.1:\(upstream.port)"])
+        let tcp = try ForwarderProcess("balancer", ["--mode", "tcp", "--shutdown-timeout", "500ms", "--health-interval", "0",
+                                                    "--upstream", "127.0.0.1:\(echo.port)"])
+        let hanging = try http.client(timeout: 10)
+        try hanging.send("GET /hang HTTP/1.1\r\nHost: a\r\n\r\n")
+        let tunnel = try tcp.client(timeout: 10)
+        #expect(try tunnel.request("GET", "/first").status == 200)   // the tunnel is up, and stays open
+        #expect(asked.wait(timeout: 5))
+        let started = Date()
+        http.program.signal(SIGTERM)
+        tcp.program.signal(SIGTERM)
+        #expect(http.program.waitForExit(timeout: 10) == .code(0))
+        #expect(tcp.program.waitForExit(timeout: 10) == .code(0))
+        #expect(Date().timeIntervalSince(started) < 3)
+        let cut = http.program.output().first { $0.contains("\"GET /hang HTTP/1.1\"") }
+        #expect(cut?.contains(" 499 0 ") == true && cut?.contains("aborted: shutdown timeout passed") == true, "\(http.program.output())")
+        #expect(tcp.program.output().contains { $0.contains(" tcp ") && $0.contains("(cut: shutdown timeout passed)") },
+                "\(tcp.program.output())")
+        #expect(hanging.isClosedByServer(timeout: 2))
+    }
+
     @Test func backendKilledMidTest_noIdempotentRequestFails() throws {
         let backends = try startBackends(3)
         let lb = try ForwarderProcess("balancer", ["--workers", "2", "--health-interval", "200ms", "--quiet"]
@@ -159,5 +189,20 @@ import TestSupport
         #expect(lb.program.waitForLine { $0.contains("127.0.0.1:\(port) is up") } != nil)
         let ports = try (0..<4).compactMap { _ in answeringPort(try lb.get("/healthz")) }
         #expect(ports.contains(Int(port)))
+    }
+}
+
+/// A one-way signal between a test's server thread and the test.
+final class Flag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    func set() { raised.store(true, ordering: .releasing) }
+    /// True once set, false if `timeout` seconds pass first.
+    func wait(timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !raised.load(ordering: .acquiring) {
+            if Date() > deadline { return false }
+            usleep(2_000)
+        }
+        return true
     }
 }
