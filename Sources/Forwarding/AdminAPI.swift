@@ -180,7 +180,22 @@ enum Metrics {
     /// two series, told apart by pool.
     private static func forEachUpstream(_ service: ForwardingService, _ body: (Upstream, String) -> Void) {
         for pool in service.pools {
-            for u in pool.snapshot.upstreams { body(u, "upstream=\"\(u.key)\",pool=\"\(pool.name)\"") }
+            let poolLabel = labelValue(pool.name)
+            for u in pool.snapshot.upstreams { body(u, "upstream=\"\(u.key)\",pool=\"\(poolLabel)\"") }
         }
+    }
+
+    /// A label value as the exposition format spells it: a route prefix may hold `"` or `\`.
+    static func labelValue(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
     }
 }

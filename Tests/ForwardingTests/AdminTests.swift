@@ -179,6 +179,16 @@ import TestSupport
         #expect(states["default"] == nil || states["default"] == "draining")
     }
 
+    @Test func metricsLabels_escapeQuotesAndBackslashesInRoutePrefixes() throws {
+        let backend = try BackendProcess()
+        let key = "127.0.0.1:\(backend.port)"
+        let sock = socketPath()
+        let proxy = try ForwarderProcess("proxy", ["--admin", sock, "--route", "/say\"hi\\/=\(key)", "--default", key])
+        let m = try admin(sock, "GET", "/metrics").text
+        #expect(m.contains("upstream=\"\(key)\",pool=\"/say\\\"hi\\\\/\""), "\(m)")
+        withExtendedLifetime(proxy) {}
+    }
+
     @Test func adminMethodsAndDuplicates_areAnsweredAsHTTPSays() throws {
         let backend = try BackendProcess()
         let sock = socketPath()
