@@ -136,7 +136,7 @@ final class BackendConnection: FDHandler, DrainableConnection {
 
     private func answer() {
         let base = UnsafePointer(input.readPointer)
-        let keepAlive = parser.head.keepAlive && !worker.draining && !peerClosed
+        let keepAlive = parser.head.keepAlive && worker.settings.keepsAlive && !worker.draining && !peerClosed
         var outcome = worker.responder.respond(to: parser.head, base: base, keepAlive: keepAlive, into: output)
         if worker.log != nil && !parser.head.isHealthProbe(base) {
             logDeferred(sent: nil)   // a pipelined request's answer: the one before it is logged first

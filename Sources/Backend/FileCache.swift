@@ -20,7 +20,7 @@ final class CachedFile {
 }
 
 /// One loop's cache of small hot files, keyed by clean request path. Every hit is re-validated with one
-/// fstatat (inode, size, mtime), so a changed, replaced or removed file is never served stale; a hit
+/// fstatat (inode, size, mtime, ctime), so a changed, replaced or removed file is never served stale; a hit
 /// costs one syscall where an uncached file costs open, fstat, sendfile and close.
 final class FileCache {
     let maxFileSize: Int

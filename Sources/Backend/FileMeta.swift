@@ -9,6 +9,10 @@ struct FileIdentity: Equatable {
     var size: Int
     var mtimeSeconds: Int
     var mtimeNanos: Int
+    /// The inode's change time: it moves on a rewrite that restores size and mtime (`cp -p`,
+    /// `rsync -t --inplace`) and on a permission change, which mtime alone would miss.
+    var ctimeSeconds: Int
+    var ctimeNanos: Int
 
     init(_ st: stat) {
         device = UInt64(st.st_dev)
@@ -16,6 +20,8 @@ struct FileIdentity: Equatable {
         size = Int(st.st_size)
         mtimeSeconds = Int(st.st_mtim.tv_sec)
         mtimeNanos = Int(st.st_mtim.tv_nsec)
+        ctimeSeconds = Int(st.st_ctim.tv_sec)
+        ctimeNanos = Int(st.st_ctim.tv_nsec)
     }
 }
 
@@ -33,7 +39,9 @@ final class FileMeta {
         self.contentType = contentType
         let tag = ByteBuffer(capacity: 40)
         tag.append(byte: 0x22)
-        tag.append(hex: UInt64(max(0, identity.mtimeSeconds)))
+        // nginx prints a time before 1970 as a negative number, so such versions stay distinct.
+        if identity.mtimeSeconds < 0 { tag.append(byte: 0x2D) }
+        tag.append(hex: UInt64(identity.mtimeSeconds.magnitude))
         tag.append(byte: 0x2D)
         tag.append(hex: UInt64(identity.size))
         tag.append(byte: 0x22)

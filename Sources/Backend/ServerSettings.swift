@@ -13,4 +13,7 @@ struct ServerSettings: Sendable {
     /// Request bodies the backend does not use are read and dropped up to this size, then it closes.
     var maxDiscardedBody = 1 << 20
     var quiet = false
+
+    /// `--keepalive-timeout 0` turns keep-alive off, as in nginx: every response says Connection: close.
+    var keepsAlive: Bool { keepAliveTimeout.nanos > 0 }
 }

@@ -18,6 +18,9 @@ enum ThreadServer {
     private static func serve(_ fd: Int32, peer: sockaddr_storage, site: SiteConfig, settings: ServerSettings) {
         var peer = peer
         Socket.setNoDelay(fd)
+        // Waits go through poll, so each timeout means what it does in the event model: the header
+        // timeout bounds the whole head, the send timeout a stall with no progress.
+        guard (try? Posix.setNonBlocking(fd)) != nil else { return }
         let limits = HTTPLimits.default
         let date = DateCache()
         let responder = StaticResponder(site: site, date: date, maxTarget: limits.maxRequestLine)
@@ -28,8 +31,11 @@ enum ThreadServer {
         var discard = BodyDiscard()
         var first = true
         var started = Clock.monotonicNanos()
+        /// When the head being read began (its first byte, or the accept for the first request).
+        var headStarted: UInt64? = started
 
-        func logLine(_ line: UnsafeRawBufferPointer?, _ outcome: StaticResponder.Outcome) {
+        /// Logged once the response has left (or stopped), with the body bytes that did and the time taken.
+        func logLine(_ line: [UInt8]?, _ outcome: StaticResponder.Outcome) {
             guard let log else { return }
             let b = log.buffer
             b.append(address: &peer)
@@ -38,15 +44,26 @@ enum ThreadServer {
             b.append("\" ")
             b.append(decimal: outcome.status)
             b.append(byte: 0x20)
-            b.append(decimal: outcome.bodyBytes)
+            b.append(decimal: max(0, outcome.bodyBytes - output.pendingBytes))
             b.append(byte: 0x20)
             b.append(milliseconds: Clock.monotonicNanos() &- started)
             b.append(byte: 0x0A)
             log.flush()
         }
 
+        /// Sends everything queued; false when the client made no progress for the send timeout.
+        func send() -> Bool {
+            while true {
+                switch try? output.flush(to: fd) {
+                case .drained?: return true
+                case .wouldBlock?: if !wait(fd, POLLOUT, ms: settings.sendTimeout.milliseconds) { return false }
+                case nil: return false
+                }
+            }
+        }
+
         while true {
-            // Answer everything already buffered before blocking for more.
+            // Answer everything already buffered before waiting for more.
             if discard.isActive && !input.isEmpty {
                 guard case .consumed(let n, _) = discard.feed(input.readPointer, input.readableBytes) else { return }
                 input.consume(n)
@@ -55,49 +72,71 @@ enum ThreadServer {
             if !discard.isActive && !input.isEmpty {
                 switch parser.parse(input.readable) {
                 case .invalid(let error):
-                    logLine(nil, responder.respond(to: error, into: output))
-                    _ = try? output.flush(to: fd)
+                    let outcome = responder.respond(to: error, into: output)
+                    _ = send()
+                    logLine(nil, outcome)
                     Socket.shutdownWrite(fd)
                     return
                 case .complete:
                     let base = UnsafePointer(input.readPointer)
-                    let keepAlive = parser.head.keepAlive && !server.isDraining
+                    let keepAlive = parser.head.keepAlive && settings.keepsAlive && !server.isDraining
                     var outcome = responder.respond(to: parser.head, base: base, keepAlive: keepAlive, into: output)
-                    logLine(parser.head.requestLine.buffer(in: base), outcome)
+                    let line = Array(parser.head.requestLine.buffer(in: base))
                     input.consume(parser.head.length)
                     if parser.head.hasBody {
                         if parser.head.contentLength > settings.maxDiscardedBody { outcome.close = true }
                         else { discard.start(parser.head) }
                     }
                     parser.reset()
-                    guard (try? output.flush(to: fd)) == .drained, !outcome.close else { return }
+                    let sent = send()
+                    logLine(line, outcome)
+                    guard sent, !outcome.close else { return }
                     first = false
                     started = Clock.monotonicNanos()
+                    headStarted = nil
                     continue
                 case .needMore:
                     break
                 }
             }
             let idle = input.isEmpty && !discard.isActive
-            let waitMs = idle && !first ? settings.keepAliveTimeout.milliseconds : settings.headerTimeout.milliseconds
-            Socket.setTimeouts(fd, receiveMs: waitMs, sendMs: settings.sendTimeout.milliseconds)
+            if discard.isActive { headStarted = nil }
+            else if !idle && headStarted == nil { headStarted = Clock.monotonicNanos() }
+            var waitMs = settings.headerTimeout.milliseconds
+            if let headStarted {
+                waitMs -= Int((Clock.monotonicNanos() &- headStarted) / Clock.nanosPerMilli)
+            } else if idle && !first {
+                waitMs = settings.keepAliveTimeout.milliseconds
+            }
             server.setIdle(fd, idle)
             if idle && server.isDraining { return }
-            let result = try? input.receive(from: fd, chunk: 4096)
+            let ready = waitMs > 0 && wait(fd, POLLIN, ms: waitMs)
             server.setIdle(fd, false)
-            switch result {
-            case .processed(let n) where n > 0:
-                if idle { started = Clock.monotonicNanos() }
-            case .wouldBlock:
-                // SO_RCVTIMEO expired: a started head gets 408; an idle connection just closes.
+            if !ready {
+                // A started head gets 408; an idle connection just closes.
                 if !idle && !discard.isActive {
-                    logLine(nil, responder.respond(to: HTTPParseError(.requestTimeout, "request header timeout"), into: output))
-                    _ = try? output.flush(to: fd)
+                    let outcome = responder.respond(to: HTTPParseError(.requestTimeout, "request header timeout"), into: output)
+                    _ = send()
+                    logLine(nil, outcome)
                 }
                 return
+            }
+            switch try? input.receive(from: fd, chunk: 4096) {
+            case .processed(let n)? where n > 0:
+                if idle { started = Clock.monotonicNanos() }
+            case .wouldBlock?:
+                continue
             default:
                 return
             }
         }
+    }
+
+    /// Waits until `fd` is ready for `events`; false when `ms` pass first (or the wait fails).
+    private static func wait(_ fd: Int32, _ events: Int32, ms: Int) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(events), revents: 0)
+        var n: Int32
+        repeat { n = poll(&p, 1, Int32(clamping: ms)) } while n < 0 && errno == EINTR
+        return n > 0
     }
 }

@@ -18,7 +18,7 @@ Options:
   --reuseport              one SO_REUSEPORT socket per worker instead of one shared socket
   --quiet                  no access log
   --header-timeout DUR     time to send a request head before 408 (default 20s)
-  --keepalive-timeout DUR  idle time allowed between requests (default 75s)
+  --keepalive-timeout DUR  idle time allowed between requests (default 75s; 0 = no keep-alive)
   --send-timeout DUR       time a client may stall reading a response (default 60s)
   --shutdown-timeout DUR   on SIGTERM, how long in-flight requests may take (default 10s)
   --cache-max-file SIZE    files up to SIZE bytes are kept in memory, re-checked on every hit
@@ -39,9 +39,9 @@ Program.run(name: "backend", usage: usage) { args in
     let reusePort = args.flag("--reuseport")
     var settings = ServerSettings()
     settings.quiet = args.flag("--quiet")
-    if let ms = try args.duration("--header-timeout") { settings.headerTimeout = Timeout(milliseconds: ms) }
+    if let ms = try args.duration("--header-timeout", allowZero: false) { settings.headerTimeout = Timeout(milliseconds: ms) }
     if let ms = try args.duration("--keepalive-timeout") { settings.keepAliveTimeout = Timeout(milliseconds: ms) }
-    if let ms = try args.duration("--send-timeout") { settings.sendTimeout = Timeout(milliseconds: ms) }
+    if let ms = try args.duration("--send-timeout", allowZero: false) { settings.sendTimeout = Timeout(milliseconds: ms) }
     if let ms = try args.duration("--shutdown-timeout") { settings.shutdownTimeout = Timeout(milliseconds: ms) }
     let cacheMax = try args.int("--cache-max-file", in: 0...(1 << 30)) ?? 256 * 1024
     try args.finish()

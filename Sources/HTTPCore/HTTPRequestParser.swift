@@ -13,6 +13,9 @@ public struct HTTPRequestParser: Sendable {
     public private(set) var head = HTTPRequestHead()
     private var scanned = 0
     private var firstLineEnd = -1
+    /// The request line of a head still arriving has been checked, so a bad one (an HTTP/0.9 request,
+    /// which has no header section to wait for) is answered at once.
+    private var lineChecked = false
 
     public init(limits: HTTPLimits = .default) {
         self.limits = limits
@@ -24,6 +27,7 @@ public struct HTTPRequestParser: Sendable {
     public mutating func reset() {
         scanned = 0
         firstLineEnd = -1
+        lineChecked = false
     }
 
     public mutating func parse(_ buffer: UnsafeRawBufferPointer) -> Result {
@@ -42,7 +46,7 @@ public struct HTTPRequestParser: Sendable {
             break
         }
         if begin == count { return .needMore }
-        if scanned < begin { scanned = begin; firstLineEnd = -1 }
+        if scanned < begin { scanned = begin; firstLineEnd = -1; lineChecked = false }
 
         guard let end = FieldLines.findEnd(p, count: count, scanned: &scanned, firstLineEnd: &firstLineEnd) else {
             if firstLineEnd < 0 && count - begin > limits.maxRequestLine {
@@ -50,6 +54,10 @@ public struct HTTPRequestParser: Sendable {
             }
             if firstLineEnd >= 0 && firstLineEnd - begin > limits.maxRequestLine {
                 return .invalid(HTTPParseError(.uriTooLong, "request line too long"))
+            }
+            if firstLineEnd >= 0 && !lineChecked {
+                lineChecked = true
+                if let error = parseRequestLine(p, begin, firstLineEnd) { return .invalid(error) }
             }
             if count - begin > limits.maxHeadSize {
                 return .invalid(HTTPParseError(.headersTooLarge, "request header section too large"))
@@ -106,8 +114,9 @@ public struct HTTPRequestParser: Sendable {
         let major = p[i + 5] &- 0x30
         let minor = p[i + 7] &- 0x30
         if major > 9 || minor > 9 { return HTTPParseError(.badRequest, "malformed HTTP version") }
-        if major != 1 || minor > 1 { return HTTPParseError(.versionNotSupported, "HTTP version not supported") }
-        head.minorVersion = minor
+        if major != 1 { return HTTPParseError(.versionNotSupported, "HTTP version not supported") }
+        // RFC 9110 §2.5: a later 1.x is processed as the highest minor version implemented, 1.1.
+        head.minorVersion = min(minor, 1)
 
         let t = p[targetStart]
         let targetCount = Int(head.target.count)

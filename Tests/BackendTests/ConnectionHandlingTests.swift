@@ -72,8 +72,9 @@ import TestSupport
         #expect(client.isClosedByServer(timeout: 3))
     }
 
-    @Test func tricklingHeaders_stillTimeOut() throws {
-        let server = try BackendProcess(arguments: ["--header-timeout", "500ms"])
+    @Test(arguments: ["event", "thread", "prefork"])
+    func tricklingHeaders_stillTimeOut(model: String) throws {
+        let server = try BackendProcess(arguments: ["--model", model, "--workers", "1", "--header-timeout", "500ms"])
         let client = try server.client()
         let started = Date()
         var got408 = false
@@ -86,6 +87,33 @@ import TestSupport
         if let r = try? client.readResponse() { got408 = r.status == 408 }
         #expect(got408)
         #expect(Date().timeIntervalSince(started) < 4)
+    }
+
+    @Test(arguments: ["event", "thread"])
+    func keepAliveTimeoutZero_turnsKeepAliveOff_andSaysSo(model: String) throws {
+        let server = try BackendProcess(arguments: ["--model", model, "--keepalive-timeout", "0"])
+        let client = try server.client()
+        let r = try client.request("GET", "/robots.txt")
+        #expect(r.status == 200)
+        #expect(r.header("Connection") == "close")   // RFC 9112 §9.6: a server that will close says so
+        #expect(client.isClosedByServer(timeout: 3))
+    }
+
+    @Test(arguments: ["event", "thread"])
+    func stalledReader_isCutAfterTheSendTimeout_andTheLogSaysWhatLeft(model: String) throws {
+        let site = try TempSite()
+        let size = 48 << 20
+        try site.write("big.bin", [UInt8](repeating: 7, count: size))
+        let server = try BackendProcess(root: site.path, arguments: ["--model", model, "--send-timeout", "1s"])
+        let client = try server.client(timeout: 10)
+        try client.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")   // and never reads
+        let line = server.program.waitForLine(timeout: 15) { $0.contains("\"GET /big.bin HTTP/1.1\" 200 ") }
+        let fields = line?.split(separator: " ") ?? []
+        let bytes = fields.dropLast().last.flatMap { Int($0) } ?? -1
+        let ms = fields.last.flatMap { Double($0.dropLast(2)) } ?? -1
+        #expect(bytes >= 0 && bytes < size, "\(line ?? "no line")")
+        #expect(ms >= 900 && ms < 4000, "\(line ?? "no line")")
+        withExtendedLifetime(client) {}
     }
 
     @Test func idleKeepAliveConnections_areClosedAfterTheTimeout() throws {

@@ -20,6 +20,12 @@ import TestSupport
 
         let badModel = try RunningProgram("backend", ["--model", "fork"])
         #expect(badModel.waitForExit(timeout: 10) == .code(2))
+
+        for option in ["--header-timeout", "--send-timeout"] {
+            let zero = try RunningProgram("backend", ["--port", "0", option, "0"])
+            #expect(zero.waitForExit(timeout: 10) == .code(2))
+            #expect(zero.output().contains { $0.contains(option) && $0.contains("more than 0") })
+        }
     }
 
     @Test func missingRoot_exitsOneWithAClearMessage() throws {
@@ -67,13 +73,14 @@ import TestSupport
         #expect(quiet.program.waitForLine(timeout: 1) { $0.contains("GET /page.html") } == nil)
     }
 
-    @Test func accessLog_ofALargeFile_saysWhatWasSent_andWhenItEnded() throws {
+    @Test(arguments: ["event", "thread"])
+    func accessLog_ofALargeFile_saysWhatWasSent_andWhenItEnded(model: String) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("biglog-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let size = 32 << 20
         try Data(count: size).write(to: root.appendingPathComponent("big.bin"))
-        let server = try BackendProcess(root: root.path, arguments: ["--workers", "1"])
+        let server = try BackendProcess(root: root.path, arguments: ["--model", model, "--workers", "1"])
         // Whole: the full size, and a duration that includes a pause in the middle of reading.
         let whole = try server.client(timeout: 10)
         try whole.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")

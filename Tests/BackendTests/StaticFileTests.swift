@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import TestSupport
 
@@ -82,8 +83,28 @@ import TestSupport
         #expect(try client.request("GET", "/note.txt").text == "version one")   // now from the cache
         try site.write("note.txt", "version TWO")                              // same size, new content
         #expect(try client.request("GET", "/note.txt").text == "version TWO")
+        // Rewritten in place with size and mtime restored, as `cp -p` or `rsync -t --inplace` do.
+        let path = site.url("note.txt").path
+        var before = stat()
+        #expect(stat(path, &before) == 0)
+        #expect(try client.request("GET", "/note.txt").text == "version TWO")   // cached again
+        let handle = try FileHandle(forWritingTo: site.url("note.txt"))
+        try handle.write(contentsOf: Data("version 3!!".utf8))
+        try handle.close()
+        var times = [before.st_atim, before.st_mtim]   // to the nanosecond, as `touch -r` would
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        #expect(try client.request("GET", "/note.txt").text == "version 3!!")
         try FileManager.default.removeItem(at: site.url("note.txt"))
         #expect(try client.request("GET", "/note.txt").status == 404)
+    }
+
+    @Test func fileFromBefore1970_hasANegativeETagTime_likeNginx() throws {
+        let site = try TempSite()
+        try site.write("old.txt", "old!")
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: -315_619_200)],   // 1960-01-01
+                                              ofItemAtPath: site.url("old.txt").path)
+        let server = try BackendProcess(root: site.path)
+        #expect(try server.client().request("GET", "/old.txt").header("ETag") == "\"-12cff780-4\"")
     }
 
     @Test func healthz_answersJSONWithPidAndPort() throws {

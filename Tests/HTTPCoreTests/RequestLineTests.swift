@@ -59,8 +59,27 @@ import Testing
 
     @Test func unknownHTTPVersions_get505() {
         #expect(rejection("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505)
-        #expect(rejection("GET / HTTP/1.2\r\nHost: a\r\n\r\n") == 505)
         #expect(rejection("GET / HTTP/0.9\r\nHost: a\r\n\r\n") == 505)
+    }
+
+    @Test func laterHTTP1MinorVersions_areServedAsHTTP11() {
+        // RFC 9110 §2.5: processed as the highest 1.x minor version implemented.
+        let (result, head, _) = parse("GET / HTTP/1.2\r\nHost: a\r\n\r\n")
+        #expect(result == .complete)
+        #expect(head.minorVersion == 1)
+        #expect(head.keepAlive)
+    }
+
+    @Test func aBadRequestLine_isRejectedBeforeTheHeadEnds() {
+        // An HTTP/0.9 request has no header section: waiting for one would hold it until the timeout.
+        #expect(rejection("GET /robots.txt\r\n") == 400)
+        #expect(rejection("GET / HTTP/3.0\r\n") == 505)
+        #expect(rejection("GET / HTTP/1.1\r\nHost: a\r\n") == nil)   // a good line waits for the rest
+        // Fed in pieces, the line is checked once it has ended.
+        var parser = HTTPRequestParser()
+        let first = Array("GET /a".utf8), whole = Array("GET /a\r\nX".utf8)
+        #expect(first.withUnsafeBytes { parser.parse($0) } == .needMore)
+        if case .invalid(let e) = whole.withUnsafeBytes({ parser.parse($0) }) { #expect(e.status.code == 400) } else { Issue.record("accepted") }
     }
 
     @Test func overlongRequestLine_gets414_evenBeforeItEnds() {
