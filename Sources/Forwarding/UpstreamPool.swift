@@ -81,9 +81,16 @@ public final class UpstreamPool: Sendable {
             // handing that turn to its neighbour: with one of three down, the other two get half each,
             // not one a quarter and the other three quarters.
             let schedule = snapshot.schedule
+            var turn = 0
             for _ in 0..<schedule.count {
-                let turn = Int(next.wrappingAdd(1, ordering: .relaxed).oldValue % UInt64(schedule.count))
+                turn = Int(next.wrappingAdd(1, ordering: .relaxed).oldValue % UInt64(schedule.count))
                 let i = schedule[turn]
+                if excluded & (1 << UInt64(i & 63)) == 0 && ups[i].isAvailable(now: now) { return i }
+            }
+            // Other workers took turns in between, so some entries were never looked at (with one upstream
+            // of five left, it could be missed and the request get a 503): look at each once more, in order.
+            for k in 1...schedule.count {
+                let i = schedule[(turn + k) % schedule.count]
                 if excluded & (1 << UInt64(i & 63)) == 0 && ups[i].isAvailable(now: now) { return i }
             }
             return nil

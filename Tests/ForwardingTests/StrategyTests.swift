@@ -35,6 +35,28 @@ import TestSupport
         #expect(counts == Dictionary(uniqueKeysWithValues: backends.map { (Int($0.port), 20) }), "\(counts)")
     }
 
+    @Test(arguments: [Strategy.roundRobin, .weighted])
+    func theOneUpstreamLeftUp_isAlwaysFound_whileWorkersPickAtOnce(strategy: Strategy) async throws {
+        // Four of five draining (a scale-down to one): every pick must find the fifth, even when other
+        // workers take round-robin turns in the middle of this one's search.
+        let ups = (0..<5).map { Upstream(address: .loopback(port: UInt16(9001 + $0)), key: "127.0.0.1:\(9001 + $0)", weight: 1 + $0 % 2, workers: 2) }
+        for u in ups.dropFirst() { _ = u.setState(.draining) }
+        let pool = UpstreamPool(name: "default", strategy: strategy, upstreams: ups, workers: 2)
+        let snapshot = pool.snapshot
+        let misses = await withTaskGroup(of: Int.self) { group in
+            for seed in 1...4 {
+                group.addTask {
+                    var rng = FastRandom(seed: UInt64(seed))
+                    var missed = 0
+                    for _ in 0..<200_000 where pool.pick(snapshot, now: 1, excluded: 0, rng: &rng) != 0 { missed += 1 }
+                    return missed
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(misses == 0)
+    }
+
     @Test func weighted_followsTheWeights_inSmoothOrder() throws {
         let backends = try startBackends(2)
         let lb = try ForwarderProcess("balancer", ["--strategy", "weighted"] + upstreamArgs(backends, weights: [3, 1]))
