@@ -35,7 +35,7 @@ Program.run(name: "balancer", usage: usage) { args in
     }
     if mode == "tcp" {
         // Silently ignoring them would let a user believe they are in force.
-        for name in ["--health-path", "--response-timeout", "--header-timeout", "--pool-idle-timeout"] where args.has(name) {
+        for name in ["--health-path", "--response-timeout", "--header-timeout", "--pool-idle-timeout", "--monitor-path"] where args.has(name) {
             throw UsageError("\(name) has no effect with --mode tcp (no HTTP is spoken); leave it out")
         }
     }

@@ -36,6 +36,8 @@ public struct ForwardingOptions: Sendable {
       --health-interval DUR    active health check period, 0 = off (default 1s)
       --health-timeout DUR     one check's time limit (default 1s)
       --health-path PATH       what HTTP checks ask for (default /healthz; TCP mode only connects)
+      --monitor-path PATH      answer GET PATH here with 200 (this process is alive), never forwarded,
+                               for a supervisor's or orchestrator's liveness check (HTTP mode)
       --health-fall N          failed checks that mark an upstream down (default 2)
       --health-rise N          passed checks that bring it back (default 2)
       --shutdown-timeout DUR   on SIGTERM, how long in-flight requests may take (default 10s)
@@ -61,7 +63,7 @@ public struct ForwardingOptions: Sendable {
         s.quiet = args.flag("--quiet")
         if let ms = try args.duration("--connect-timeout", allowZero: false) { s.connectTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--response-timeout", allowZero: false) { s.responseTimeout = Timeout(milliseconds: ms) }
-        if let ms = try args.duration("--header-timeout") { s.headerTimeout = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--header-timeout", allowZero: false) { s.headerTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--idle-timeout") { s.clientIdleTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--pool-idle-timeout") { s.poolIdleTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--shutdown-timeout") { s.shutdownTimeout = Timeout(milliseconds: ms) }
@@ -70,6 +72,12 @@ public struct ForwardingOptions: Sendable {
         if let path = try args.value("--health-path") {
             guard path.hasPrefix("/") else { throw UsageError("--health-path must start with /") }
             s.health.path = path
+        }
+        if let path = try args.value("--monitor-path") {
+            guard path.hasPrefix("/"), !path.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else {
+                throw UsageError("--monitor-path must be a path starting with /, without spaces, ? or #, got '\(path)'")
+            }
+            s.monitorPath = Array(path.utf8)
         }
         s.health.fall = try args.int("--health-fall", in: 1...100) ?? s.health.fall
         s.health.rise = try args.int("--health-rise", in: 1...100) ?? s.health.rise

@@ -22,6 +22,10 @@ public struct ForwardingSettings: Sendable {
     /// "1.1 balancer" / "1.1 proxy".
     public var via: StaticString = "1.1 balancer"
     public var serverName = "balancer"
+    /// A path answered here, never forwarded (HAProxy's monitor-uri): whether this process is alive,
+    /// whatever the state of its upstreams, so a supervisor's liveness check does not restart it
+    /// because one upstream hangs.
+    public var monitorPath: [UInt8]?
 
     public init() {}
 }

@@ -28,6 +28,13 @@ extension HTTPSession {
             log(line: logLine.readable, upstream: nil)
             return
         }
+        if let monitor = worker.settings.monitorPath, head.isPath(monitor, base) {
+            consumeRequestHead(head)
+            respondLocal(.ok, reason: "alive", close: !clientKeepAlive || requestHasBody)
+            lingerOnClose = requestHasBody
+            log(line: logLine.readable, upstream: nil)
+            return
+        }
         let table = worker.service.routes
         switch table.match(head, base) {
         case .none:

@@ -224,13 +224,16 @@ extension HTTPSession {
             b.append("Connection: keep-alive\r\n")
         }
         b.append("\r\n")
-        b.append(decimal: status.code)
-        b.append(byte: 0x20)
-        b.append(status.reason)
-        b.append(": ")
-        b.append(reason)
-        b.append(byte: 0x0A)
-        bodyBytesToClient = bodyLength
+        bodyBytesToClient = 0
+        if method != .head {   // a HEAD answer has the GET's length and no body
+            b.append(decimal: status.code)
+            b.append(byte: 0x20)
+            b.append(status.reason)
+            b.append(": ")
+            b.append(reason)
+            b.append(byte: 0x0A)
+            bodyBytesToClient = bodyLength
+        }
         phase = .idle
         requestClockStopped = true
     }

@@ -102,6 +102,14 @@ final class ThreadedConnection {
             logLine(line, status: 501, bytes: 0, upstream: nil, started: started)
             return false
         }
+        if let monitor = settings.monitorPath, head.isPath(monitor, base) {
+            let close = !keepAlive || head.hasBody
+            input.consume(head.length)
+            parser.reset()
+            reply(200, "alive", close: close, bodyless: head.method == .head)
+            logLine(line, status: 200, bytes: 0, upstream: nil, started: started)
+            return !close
+        }
         let match = service.routes.match(head, base)
         if case .dotSegments = match {
             input.consume(head.length)
@@ -113,7 +121,7 @@ final class ThreadedConnection {
         guard case .route(let routeIndex) = match else {
             input.consume(head.length)
             parser.reset()
-            reply(404, "no route for this path", close: !keepAlive || head.hasBody)
+            reply(404, "no route for this path", close: !keepAlive || head.hasBody, bodyless: head.method == .head)
             logLine(line, status: 404, bytes: 0, upstream: nil, started: started)
             return keepAlive && !head.hasBody
         }
@@ -354,7 +362,8 @@ final class ThreadedConnection {
         return true
     }
 
-    private func reply(_ status: Int, _ reason: StaticString, close: Bool) {
+    /// `bodyless`: the answer to a HEAD, with the length a GET would get and no body.
+    private func reply(_ status: Int, _ reason: StaticString, close: Bool, bodyless: Bool = false) {
         let body = "\(status) \(HTTPStatus(status).reason): \(reason)\n"
         output.clear()
         output.append("HTTP/1.1 \(status) \(HTTPStatus(status).reason)\r\nServer: \(settings.serverName)\r\n")
@@ -362,7 +371,7 @@ final class ThreadedConnection {
         output.appendDateHeader(date)
         output.append("Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n")
         if close { output.append("Connection: close\r\n") }
-        output.append("\r\n" + body)
+        output.append(bodyless ? "\r\n" : "\r\n" + body)
         _ = writeAll(fd, output.readable)
     }
 

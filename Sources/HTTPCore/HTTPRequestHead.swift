@@ -40,6 +40,16 @@ public struct HTTPRequestHead: Sendable {
         return asciiEqualsLowercase(ua.pointer(in: base), Int(ua.count), "health-check")
     }
 
+    /// Whether the target's path (before any query) is exactly `path`.
+    public func isPath(_ path: [UInt8], _ base: UnsafePointer<UInt8>) -> Bool {
+        var n = 0
+        let p = origin.pointer(in: base)
+        while n < Int(origin.count) && p[n] != 0x3F { n += 1 }
+        guard n == path.count else { return false }
+        for i in 0..<n where p[i] != path[i] { return false }
+        return true
+    }
+
     /// Index of the first header with this name, -1 when none.
     @inline(__always)
     public func index(of known: KnownHeader) -> Int {

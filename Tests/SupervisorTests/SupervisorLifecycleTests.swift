@@ -51,6 +51,26 @@ import TestSupport
         #expect(now["restarts"] as? Int == 1)
     }
 
+    @Test func hungBackend_isRestarted_butTheBalancerAndProxyInFrontAreNot() throws {
+        let t = try SupervisorFixture.lb5(backends: 1)
+        let f = try SupervisorFixture(topology: t.json)
+        let up = try f.start()
+        let backend = pid_t(try #require(try f.instance("backend.1")?["pid"] as? Int))
+        kill(backend, SIGSTOP)
+        defer { kill(backend, SIGCONT) }
+        // Their health checks ask them, not the backend behind them.
+        for port in [t.balancer, t.proxy] {
+            let r = try HTTPTestClient(port: UInt16(port), timeout: 3).request("GET", "/healthz")
+            #expect(r.status == 200 && r.text.contains("alive"), "\(r.status) \(r.text)")
+        }
+        #expect(up.waitForLine(timeout: 10) { $0.contains("backend.1 is unhealthy") } != nil)
+        kill(backend, SIGCONT)   // so its stop does not wait for the kill timeout
+        #expect(up.waitForLine(timeout: 20) { $0.contains("backend.1 started (pid") && !$0.contains("pid \(backend)") } != nil)
+        let lines = up.output()
+        #expect(!lines.contains { $0.contains("balancer is unhealthy") || $0.contains("proxy is unhealthy") }, "\(lines)")
+        for name in ["balancer", "proxy"] { #expect(try f.instance(name)?["restarts"] as? Int == 0) }
+    }
+
     @Test func programThatExitsAtOnce_backsOff_thenIsMarkedFailed() throws {
         let json = """
         {"services": {"flaky": {"program": "/bin/sh", "args": ["-c", "echo flaky here; exit 3"],

@@ -28,6 +28,12 @@ import Testing
                         at: "services.b.health.intervall", saying: ["did you mean 'interval'?"])
     }
 
+    @Test func tcpModeBalancer_withAnHTTPCheck_isRefused() throws {
+        // The check would be relayed to an upstream and say nothing about the balancer.
+        try expectError(#"{"services": {\#(Self.site), "lb": {"program": "balancer", "port": 44444, "upstreams": "site", "mode": "tcp", "health": {"http": "/healthz"}}}}"#,
+                        at: "services.lb.health.http", saying: ["tcp mode", #""tcp": true"#])
+    }
+
     @Test func wrongType_namesExpectedAndActual() throws {
         try expectError(#"{"services": {"b": {"program": "backend", "root": "../www", "port": 9001, "instances": "1"}}}"#,
                         at: "services.b.instances", saying: [#"expected a whole number, got the string "1""#])

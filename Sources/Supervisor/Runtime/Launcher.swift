@@ -29,6 +29,9 @@ struct Launcher {
             path = "\(programsFolder)/\(name)"
             if let port = instance.port { args += ["--port", String(port), "--host", topology.host] }
             if let w = s.workers { args += ["--workers", String(w)] }
+            // The check asks the balancer or proxy itself whether it is alive; forwarded to an upstream,
+            // one hung upstream would get the balancer, and every route behind the proxy, restarted.
+            if s.program != .backend, s.mode != "tcp", case .http(let path) = s.health.kind { args += ["--monitor-path", path] }
         case .command(let p):
             path = p
         }

@@ -65,6 +65,11 @@ enum ServiceDecoder {
         }
         service.health = try HealthCheckDecoder.decode(object, defaultKind: defaultHealth(for: service),
                                                        serviceHasPort: ports != nil)
+        if service.program == .balancer, service.mode == "tcp", case .http = service.health.kind,
+           let health = try object.object("health", allowedKeys: HealthCheckDecoder.keys) {
+            throw TopologyProblem(health.path("http"), "a balancer in tcp mode relays this check to one of its upstreams, so it "
+                + "would say nothing about the balancer itself; write \"tcp\": true")
+        }
         return DecodedService(service: service, ports: ports, path: path)
     }
 
