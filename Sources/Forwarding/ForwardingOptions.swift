@@ -36,8 +36,9 @@ public struct ForwardingOptions: Sendable {
       --health-interval DUR    active health check period, 0 = off (default 1s)
       --health-timeout DUR     one check's time limit (default 1s)
       --health-path PATH       what HTTP checks ask for (default /healthz; TCP mode only connects)
-      --monitor-path PATH      answer GET PATH here with 200 (this process is alive), never forwarded,
-                               for a supervisor's or orchestrator's liveness check (HTTP mode)
+      --monitor-path PATH      a request for exactly PATH is answered here with 200 (this process is
+                               alive), never forwarded: a liveness check for a supervisor (HTTP mode;
+                               HAProxy's monitor-uri, so PATH?query is forwarded as usual)
       --health-fall N          failed checks that mark an upstream down (default 2)
       --health-rise N          passed checks that bring it back (default 2)
       --shutdown-timeout DUR   on SIGTERM, how long in-flight requests may take (default 10s)

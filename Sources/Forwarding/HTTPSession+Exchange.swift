@@ -28,7 +28,7 @@ extension HTTPSession {
             log(line: logLine.readable, upstream: nil)
             return
         }
-        if let monitor = worker.settings.monitorPath, head.isPath(monitor, base) {
+        if let monitor = worker.settings.monitorPath, head.targetIs(monitor, base) {
             consumeRequestHead(head)
             respondLocal(.ok, reason: "alive", close: !clientKeepAlive || requestHasBody)
             lingerOnClose = requestHasBody

@@ -102,7 +102,7 @@ final class ThreadedConnection {
             logLine(line, status: 501, bytes: 0, upstream: nil, started: started)
             return false
         }
-        if let monitor = settings.monitorPath, head.isPath(monitor, base) {
+        if let monitor = settings.monitorPath, head.targetIs(monitor, base) {
             let close = !keepAlive || head.hasBody
             input.consume(head.length)
             parser.reset()

@@ -40,13 +40,12 @@ public struct HTTPRequestHead: Sendable {
         return asciiEqualsLowercase(ua.pointer(in: base), Int(ua.count), "health-check")
     }
 
-    /// Whether the target's path (before any query) is exactly `path`.
-    public func isPath(_ path: [UInt8], _ base: UnsafePointer<UInt8>) -> Bool {
-        var n = 0
+    /// Whether the target (in origin form, query included) is exactly `target`.
+    public func targetIs(_ target: [UInt8], _ base: UnsafePointer<UInt8>) -> Bool {
+        let n = Int(origin.count)
         let p = origin.pointer(in: base)
-        while n < Int(origin.count) && p[n] != 0x3F { n += 1 }
-        guard n == path.count else { return false }
-        for i in 0..<n where p[i] != path[i] { return false }
+        guard n == target.count else { return false }
+        for i in 0..<n where p[i] != target[i] { return false }
         return true
     }
 

@@ -90,6 +90,19 @@ import TestSupport
         #expect((s["reason"] as? String)?.contains("gave up") == true)
     }
 
+    @Test func runsThatNeverBecomeHealthy_countTowardGivingUp_howeverLongTheyLast() throws {
+        // Each run outlives stable_after but never passes a check: only a healthy run forgives.
+        let port = try SupervisorFixture.freePorts(1)[0]
+        let json = """
+        {"services": {"mute": {"program": "/bin/sleep", "args": ["60"], "port": \(port),
+          "health": {"http": "/healthz", "interval": "50ms", "timeout": "100ms", "start_timeout": "300ms"},
+          "restart": {"max_retries": 2, "backoff": "50ms", "stable_after": "100ms"}, "stop_timeout": "1s"}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        let up = try f.start(waitFor: "mute failed", timeout: 20)
+        #expect(up.output().contains { $0.contains("mute failed: gave up after 2 restarts in a row") })
+    }
+
     @Test func instanceThatStopsAccepting_isFoundUnhealthy_andRestarted() throws {
         // Accepts for a moment, then stops (the process stays alive): only a check that sees whether the
         // program takes connections off the queue can tell; the supervisor holds the socket open itself.

@@ -67,12 +67,56 @@ import TestSupport
         _ = try f.start()
         #expect(try f.run(["stop", "backend.2"]).0 == .code(0))
         #expect(try f.instance("backend.2")?["state"] as? String == "stopped")
-        let ports = try (0..<4).map { _ in answeringPort(try HTTPTestClient(port: UInt16(t.balancer)).request("GET", "/healthz")) }
+        // Stopped on purpose, its port refuses at once rather than queueing for no one.
+        #expect(throws: SystemError.self) { try Socket.connectBlocking(to: .loopback(port: UInt16(t.firstBackend + 1)), timeoutMs: 1000) }
+        // The balancer answers /healthz itself (the supervisor's liveness check); with a query it goes through.
+        let ports = try (0..<4).map { _ in answeringPort(try HTTPTestClient(port: UInt16(t.balancer)).request("GET", "/healthz?through")) }
         #expect(Set(ports) == [t.firstBackend])
         #expect(try f.run(["start", "backend.2"]).0 == .code(0))
-        let after = try (0..<4).map { _ in answeringPort(try HTTPTestClient(port: UInt16(t.balancer)).request("GET", "/healthz")) }
+        let after = try (0..<4).map { _ in answeringPort(try HTTPTestClient(port: UInt16(t.balancer)).request("GET", "/healthz?through")) }
         #expect(Set(after) == [t.firstBackend, t.firstBackend + 1])
         #expect(try f.run(["restart", "balancer"]).0 == .code(0))
         #expect(try HTTPTestClient(port: UInt16(t.proxy)).request("GET", "/page.html").status == 200)
+    }
+
+    @Test func scaleUp_takesUpStoppedSlotsFirst_andNeverLeavesTheRange() throws {
+        let t = try SupervisorFixture.lb5(backends: 3, maxBackends: 4)
+        let f = try SupervisorFixture(topology: t.json)
+        _ = try f.start()
+        #expect(try f.run(["stop", "backend.2"]).0 == .code(0))
+        let (exit, out) = try f.run(["scale", "backend=4"])
+        #expect(exit == .code(0), "\(out)")
+        #expect(out.joined().contains("started backend.2, backend.4"), "\(out)")
+        let backends = try f.status().filter { ($0["name"] as? String ?? "").hasPrefix("backend.") }
+        #expect(backends.map { $0["port"] as? Int } == (0..<4).map { t.firstBackend + $0 })
+        #expect(backends.allSatisfy { $0["state"] as? String == "healthy" })
+        #expect(try f.run(["scale", "backend=4"]).1.joined().contains("already runs 4"))
+    }
+
+    @Test func stoppedRouteTarget_keepsItsRouteThroughAProxyRestart_andJoinsAgain() throws {
+        let p = try SupervisorFixture.freePorts(3)
+        let json = """
+        {"services": {
+          "site": {"program": "backend", "root": "\(Binaries.www)", "port": \(p[0]), "health": {"http": "/healthz", "interval": "100ms"}},
+          "images": {"program": "backend", "root": "\(Binaries.www)", "port": \(p[1]), "health": {"http": "/healthz", "interval": "100ms"}},
+          "proxy": {"program": "proxy", "port": \(p[2]), "routes": {"/images/": "images", "/": "site"},
+                    "health": {"http": "/healthz", "interval": "100ms"}}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        _ = try f.start()
+        #expect(try f.run(["stop", "images"]).0 == .code(0))
+        #expect(try f.run(["restart", "proxy"]).0 == .code(0))
+        // Not handed to the "/" route: the route is there, with nothing up behind it.
+        let r = try HTTPTestClient(port: UInt16(p[2])).request("GET", "/images/pokijan.jpg")
+        #expect(r.status == 503 || r.status == 502, "\(r.status) \(r.text)")
+        let (exit, out) = try f.run(["start", "images"])
+        #expect(exit == .code(0), "\(out)")
+        var status = 0
+        let deadline = Date().addingTimeInterval(10)
+        while status != 200 && Date() < deadline {
+            status = (try? HTTPTestClient(port: UInt16(p[2])).request("GET", "/images/pokijan.jpg").status) ?? 0
+            if status != 200 { usleep(50_000) }
+        }
+        #expect(status == 200)
     }
 }

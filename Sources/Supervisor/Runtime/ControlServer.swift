@@ -101,7 +101,12 @@ final class ControlServer {
                 runner.leave(instance) { [unowned self] error in
                     if let error { errors.append("\(instance.name): \(error)") }
                     self.runner.logs.event("stopping \(instance.name) (asked)")
-                    self.runner.stop(instance) { finish() }
+                    self.runner.stop(instance) {
+                        // Stopped on purpose, its port refuses connections (as after `docker compose stop`)
+                        // instead of queueing them for no one; `start` binds it again.
+                        self.runner.releaseSocket(instance)
+                        finish()
+                    }
                 }
             case "start":
                 if instance.isRunning { finish(); continue }

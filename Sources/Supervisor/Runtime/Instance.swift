@@ -24,6 +24,9 @@ final class Instance {
     var wanted = false
     var pid: pid_t = 0
     var startedAt: UInt64 = 0
+    /// When its current run became healthy (0: not yet). A run counts as stable only once it has been
+    /// healthy long enough: one that never passes its checks must not forgive the crashes before it.
+    var healthyAt: UInt64 = 0
     var startedWall = 0
     /// Restarts over the instance's life, and restarts in a row without a stable run between.
     var restarts = 0

@@ -47,7 +47,13 @@ struct Launcher {
             args += ["--admin", adminSocket(instance)]
         case .proxy:
             for route in s.routes {
-                let targets = peers(route.service).compactMap { $0.address(host: topology.host) }
+                var targets = peers(route.service).compactMap { $0.address(host: topology.host) }
+                // With its service stopped, a route still names the service's first port: its requests get
+                // 503 and never fall through to a shorter prefix, and the service can join again later.
+                if targets.isEmpty, let service = topology.service(named: route.service),
+                   let first = Instance(service: service, slot: 1, colorIndex: 0).address(host: topology.host) {
+                    targets = [first]
+                }
                 if !targets.isEmpty { args += ["--route", "\(route.prefix)=\(targets.joined(separator: ","))"] }
             }
             if s.stripPrefix { args.append("--strip-prefix") }

@@ -72,24 +72,35 @@ extension TopologyRunner {
             reply(.failure(RuntimeFailure("\(serviceName) can run \(service.minInstances) to \(service.maxInstances) instances, not \(count) (see its \"scale\" in \(topology.file))")))
             return
         }
-        let current = instances(of: serviceName).filter(\.wanted)
+        // What scaling counts is the instances meant to serve: a stopped or failed one is not serving.
+        let all = instances(of: serviceName)
+        let current = all.filter { $0.wanted && $0.state != .failed }
         if count == current.count {
             reply(.success("\(serviceName) already runs \(count) instance\(count == 1 ? "" : "s")"))
             return
         }
         if count > current.count {
-            var added: [Instance] = []
+            // Slots left stopped or failed are taken up again, lowest first, before new ones are opened:
+            // instance N keeps port N of the range, and the range is never outgrown.
+            let idle = all.filter { !($0.wanted && $0.state != .failed) && !$0.isRunning }.sorted { $0.slot < $1.slot }
+            var added = Array(idle.prefix(count - current.count))
+            var opened: [Instance] = []
             do {
-                for _ in current.count..<count {
+                while added.count < count - current.count {
                     let instance = try addInstance(to: service)
-                    instance.wanted = true
                     added.append(instance)
+                    opened.append(instance)
                 }
             } catch {
-                for i in added { removeInstance(i) }
+                for i in opened { removeInstance(i) }
                 reply(.failure(RuntimeFailure("\(error)")))
                 return
             }
+            for i in added {
+                i.wanted = true
+                i.retriesInARow = 0
+            }
+            added.sort { $0.slot < $1.slot }
             logs.event("scaling \(serviceName) to \(count): starting \(added.map(\.name).joined(separator: ", "))")
             for i in added { start(i) }
             whenHealthy(added, timeoutMs: service.health.startTimeoutMs + 5_000) { [unowned self] failure in

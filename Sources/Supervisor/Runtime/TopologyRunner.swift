@@ -121,6 +121,7 @@ final class TopologyRunner {
         }
         instance.pid = launched.pid
         instance.startedAt = loop.now
+        instance.healthyAt = 0
         instance.startedWall = Clock.wallSeconds()
         instance.state = .starting
         instance.healthPasses = 0
@@ -223,6 +224,7 @@ final class TopologyRunner {
 
     private func becameHealthy(_ instance: Instance, detail: String) {
         instance.state = .healthy
+        instance.healthyAt = loop.now
         instance.reason = nil
         instance.pendingTask?.cancel()
         instance.pendingTask = nil
@@ -284,8 +286,8 @@ final class TopologyRunner {
             onChange?()
             return
         }
-        // A long enough run forgives earlier crashes.
-        if instance.startedAt > 0 && loop.now &- instance.startedAt >= UInt64(policy.stableAfterMs) * Clock.nanosPerMilli {
+        // A run healthy for long enough forgives earlier crashes.
+        if instance.healthyAt > 0 && loop.now &- instance.healthyAt >= UInt64(policy.stableAfterMs) * Clock.nanosPerMilli {
             instance.retriesInARow = 0
         }
         guard let delay = RestartBackoff.delay(retry: instance.retriesInARow, policy: policy) else {
@@ -385,11 +387,13 @@ final class TopologyRunner {
 
     // MARK: slots (scaling)
 
-    /// Adds an instance in the lowest free slot (its port is that slot's port).
+    /// Adds an instance in the lowest free slot (its port is that slot's port); never past the range.
     func addInstance(to service: Service) throws -> Instance {
         var list = instances(of: service.name)
         let used = Set(list.map(\.slot))
-        let slot = (1...service.maxInstances).first { !used.contains($0) } ?? (list.count + 1)
+        guard let slot = (1...service.maxInstances).first(where: { !used.contains($0) }) else {
+            throw RuntimeFailure("\(service.name) has no free slot: all \(service.maxInstances) are taken (one may still be stopping)")
+        }
         let instance = makeInstance(service, slot: slot)
         try bindSocket(instance)
         list.append(instance)
