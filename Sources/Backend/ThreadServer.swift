@@ -40,7 +40,7 @@ enum ThreadServer {
             let b = log.buffer
             b.append(address: &peer)
             b.append(" \"")
-            if let line { b.append(line) } else { b.append(byte: 0x2D) }
+            if let line { b.append(logField: line) } else { b.append(byte: 0x2D) }
             b.append("\" ")
             b.append(decimal: outcome.status)
             b.append(byte: 0x20)

@@ -246,7 +246,7 @@ extension HTTPSession {
         b.append(" -> ")
         if let upstream { b.append(upstream.key) } else { b.append(byte: 0x2D) }
         b.append(" \"")
-        if let line, !line.isEmpty { b.append(line) } else { b.append(byte: 0x2D) }
+        if let line, !line.isEmpty { b.append(logField: line) } else { b.append(byte: 0x2D) }
         b.append("\" ")
         b.append(decimal: status)
         b.append(byte: 0x20)

@@ -383,7 +383,7 @@ final class ThreadedConnection {
         b.append(" -> ")
         b.append(upstream?.key ?? "-")
         b.append(" \"")
-        if let line { b.append(line) } else { b.append(byte: 0x2D) }
+        if let line { b.append(logField: line) } else { b.append(byte: 0x2D) }
         b.append("\" ")
         b.append(decimal: status)
         b.append(byte: 0x20)

@@ -112,6 +112,29 @@ public final class ByteBuffer {
         bytes.withUnsafeBytes { append($0) }
     }
 
+    /// Appends text for a quoted log field: `"`, `\` and bytes outside printable ASCII become `\xHH`, as
+    /// nginx writes them, so a request line can neither end its field early nor forge another line.
+    public func append(logField bytes: UnsafeRawBufferPointer) {
+        guard bytes.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x5C }) else {
+            append(bytes)
+            return
+        }
+        let digits: StaticString = "0123456789ABCDEF"
+        for b in bytes {
+            if b < 0x20 || b >= 0x7F || b == 0x22 || b == 0x5C {
+                append("\\x")
+                append(byte: digits.utf8Start[Int(b >> 4)])
+                append(byte: digits.utf8Start[Int(b & 15)])
+            } else {
+                append(byte: b)
+            }
+        }
+    }
+
+    public func append(logField bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append(logField: $0) }
+    }
+
     /// Appends a non-negative or negative integer in decimal without allocating.
     public func append(decimal value: Int) {
         reserve(20)

@@ -74,6 +74,14 @@ import TestSupport
     }
 
     @Test(arguments: ["event", "thread"])
+    func accessLog_escapesQuotesAndBackslashes_asNginxDoes(model: String) throws {
+        let server = try BackendProcess(arguments: ["--model", model])
+        let client = try server.client()
+        #expect(try client.request("GET", #"/a"b\c"#).status == 404)
+        #expect(server.program.waitForLine { $0.contains(#""GET /a\x22b\x5Cc HTTP/1.1" 404 "#) } != nil, "\(server.program.output())")
+    }
+
+    @Test(arguments: ["event", "thread"])
     func accessLog_ofALargeFile_saysWhatWasSent_andWhenItEnded(model: String) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("biglog-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

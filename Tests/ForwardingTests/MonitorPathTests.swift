@@ -29,6 +29,14 @@ import TestSupport
         #expect(try client.request("GET", "/images/pokijan.jpg").status == 200)   // still in step
     }
 
+    @Test(arguments: ["event", "thread"])
+    func logLines_escapeQuotesInTheRequestLine(model: String) throws {
+        let backend = try BackendProcess()
+        let lb = try ForwarderProcess("balancer", ["--model", model, "--upstream", "127.0.0.1:\(backend.port)"])
+        #expect(try lb.client().request("GET", #"/say"hi""#).status == 404)
+        #expect(lb.program.waitForLine { $0.contains(#""GET /say\x22hi\x22 HTTP/1.1" 404 "#) } != nil, "\(lb.program.output())")
+    }
+
     @Test func monitorPath_isAUsageErrorInTCPMode_orWithoutALeadingSlash() throws {
         for args in [["--mode", "tcp", "--monitor-path", "/alive"], ["--monitor-path", "alive"]] {
             let p = try RunningProgram("balancer", args + ["--port", "0", "--upstream", "127.0.0.1:9"])
