@@ -34,6 +34,8 @@ public struct ForwardingOptions: Sendable {
       --idle-timeout DUR       idle client keep-alive connections close after (default 75s)
       --pool-idle-timeout DUR  idle upstream connections close after (default 15s, below the backend's 75s)
       --health-interval DUR    active health check period, 0 = off (default 1s)
+      --fail-timeout DUR       with checks off, how long an upstream whose connect failed gets no
+                               traffic; the next connection that gets through brings it back (default 10s)
       --health-timeout DUR     one check's time limit (default 1s)
       --health-path PATH       what HTTP checks ask for (default /healthz; TCP mode only connects)
       --monitor-path PATH      a request for exactly PATH is answered here with 200 (this process is
@@ -69,6 +71,7 @@ public struct ForwardingOptions: Sendable {
         if let ms = try args.duration("--pool-idle-timeout") { s.poolIdleTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--shutdown-timeout") { s.shutdownTimeout = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--health-interval") { s.health.interval = Timeout(milliseconds: ms) }
+        if let ms = try args.duration("--fail-timeout", allowZero: false) { s.retryDownAfter = Timeout(milliseconds: ms) }
         if let ms = try args.duration("--health-timeout", allowZero: false) { s.health.timeout = Timeout(milliseconds: ms) }
         if let path = try args.value("--health-path") {
             guard path.hasPrefix("/") else { throw UsageError("--health-path must start with /") }

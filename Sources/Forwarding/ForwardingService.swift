@@ -61,6 +61,17 @@ public final class ForwardingService: @unchecked Sendable {
         }
     }
 
+    /// A new connection to `up` was accepted. One marked down by a failed connect while active checks are
+    /// off comes back here: its retry got through, and nothing else would ever say it is up again.
+    @inline(__always)
+    func connected(_ up: Upstream) {
+        guard up.state == .down, up.retryAt.load(ordering: .relaxed) != 0 else { return }
+        if up.transition(from: .down, to: .up) {
+            up.retryAt.store(0, ordering: .relaxed)
+            event("upstream \(up.key) is up (a connection got through)")
+        }
+    }
+
     func markDown(_ up: Upstream, reason: String, now: UInt64) {
         if !settings.health.enabled {
             up.retryAt.store(now &+ settings.retryDownAfter.nanos, ordering: .relaxed)

@@ -156,6 +156,7 @@ extension HTTPSession {
             worker.loop.setDeadline(connection, worker.loop.now &+ worker.settings.connectTimeout.nanos)
             return
         }
+        worker.service.connected(up)
         phase = .exchanging
         beginSending()
     }
@@ -198,6 +199,7 @@ extension HTTPSession {
             if error != 0 {
                 upstreamFailed(connectFailure: true, errno: error)
             } else {
+                worker.service.connected(connection.upstream)
                 phase = .exchanging
                 beginSending()
             }

@@ -83,6 +83,7 @@ final class TCPSession: FDHandler, DrainableConnection {
 
     private func becameConnected() {
         server.writable = true
+        if let up = upstream { worker.service.connected(up.upstream) }
         worker.loop.cancelDeadline(upstream!)
         relay()
     }

@@ -149,6 +149,7 @@ final class ThreadedConnection {
                 continue
             }
             defer { Posix.close(upFD) }
+            service.connected(up)
             up.active.add(1, ordering: .relaxed)
             defer { up.active.subtract(1, ordering: .relaxed) }
             Socket.setNoDelay(upFD)
@@ -284,6 +285,7 @@ final class ThreadedConnection {
         }
         guard let up = chosen else { return }
         defer { Posix.close(upFD) }
+        service.connected(up)
         up.active.add(1, ordering: .relaxed)
         defer { up.active.subtract(1, ordering: .relaxed) }
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: upFD, events: Int16(POLLIN), revents: 0)]

@@ -6,9 +6,7 @@ import Testing
 import TestSupport
 
 @Suite struct AdminTests {
-    func socketPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("admin-\(UUID().uuidString.prefix(8)).sock").path
-    }
+    func socketPath() -> String { temporarySocketPath() }
 
     func list(_ socket: String) throws -> [[String: Any]] {
         let r = try admin(socket, "GET", "/upstreams")

@@ -118,6 +118,26 @@ import TestSupport
         #expect(lb.program.waitForExit(timeout: 10) == .code(0))
     }
 
+    @Test func withChecksOff_anUpstreamMarkedDown_isUpAgainOnceAConnectionGetsThrough() throws {
+        let port = try deadPort()
+        let sock = temporarySocketPath()
+        let lb = try ForwarderProcess("balancer", ["--health-interval", "0", "--fail-timeout", "300ms", "--admin", sock,
+                                                   "--upstream", "127.0.0.1:\(port)"])
+        #expect(try lb.get("/page.html").status == 503)   // refused: marked down for the fail timeout
+        #expect(lb.program.waitForLine { $0.contains("is down (connect:") } != nil)
+        let backend = try BackendProcess(port: port)
+        var status = 0
+        let deadline = Date().addingTimeInterval(5)
+        while status != 200 && Date() < deadline {
+            status = try lb.get("/page.html").status
+            if status != 200 { usleep(50_000) }
+        }
+        #expect(status == 200)
+        #expect(lb.program.waitForLine { $0.contains("upstream 127.0.0.1:\(port) is up (a connection got through)") } != nil)
+        #expect(try admin(sock, "GET", "/upstreams").text.contains("\"state\":\"up\""))
+        withExtendedLifetime(backend) {}
+    }
+
     @Test func shutdownTimeout_cutsWhatIsStillInFlight_andLogsIt() throws {
         let asked = Flag()
         let upstream = try RawTCPServer { conn in

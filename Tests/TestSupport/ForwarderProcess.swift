@@ -45,6 +45,11 @@ public func admin(_ socket: String, _ method: String, _ path: String, body: Stri
                          body: body.map { Array($0.utf8) } ?? [])
 }
 
+/// A fresh path for an admin unix socket.
+public func temporarySocketPath() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("admin-\(UUID().uuidString.prefix(8)).sock").path
+}
+
 /// A port with nothing listening (bound then closed), for "upstream is down" tests.
 public func deadPort() throws -> UInt16 {
     let fd = try Socket.listen(on: .loopback(port: 0))
