@@ -108,8 +108,10 @@ enum ThreadServer {
             } else if idle && !first {
                 waitMs = settings.keepAliveTimeout.milliseconds
             }
+            // Shutting down, an idle keep-alive connection waits only a moment for a request already on its
+            // way (answered with Connection: close rather than lost under the close).
+            if idle && server.isDraining { waitMs = min(waitMs, 100) }
             server.setIdle(fd, idle)
-            if idle && server.isDraining { return }
             let ready = waitMs > 0 && wait(fd, POLLIN, ms: waitMs)
             server.setIdle(fd, false)
             if !ready {

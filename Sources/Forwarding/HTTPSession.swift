@@ -11,6 +11,8 @@ final class HTTPSession: FDHandler, UpstreamClient {
 
     /// Relayed bytes waiting for a slow reader before we stop reading the fast writer.
     static let highWater = 64 * 1024
+    /// On shutdown, how long an idle keep-alive connection stays open for a request already on its way.
+    static let shutdownGrace = 100 * Clock.nanosPerMilli
 
     unowned(unsafe) let worker: ForwardingWorker
     var peer: sockaddr_storage
@@ -193,7 +195,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
             } else if !input.isEmpty || !servedAny {
                 loop.setDeadline(self, requestStartedAt &+ settings.headerTimeout.nanos)
             } else {
-                loop.setDeadline(self, loop.now &+ settings.clientIdleTimeout.nanos)
+                loop.setDeadline(self, loop.now &+ (worker.draining ? Self.shutdownGrace : settings.clientIdleTimeout.nanos))
             }
         } else if !output.isEmpty {
             // While an exchange runs the upstream side owns the clock; the client's only guards sending.
@@ -300,7 +302,17 @@ final class HTTPSession: FDHandler, UpstreamClient {
     /// Graceful shutdown: idle connections close now, busy ones after the current response.
     func drain() {
         if phase == .idle && output.isEmpty && input.isEmpty {
-            close()
+            // A request may already sit unread in the socket (a busy keep-alive client): closing over it
+            // would reset it unanswered. It is answered instead, with Connection: close.
+            // And one that a busy client is about to send is given a moment (`shutdownGrace`): closed
+            // under it, it would be lost; answered, the client learns to go elsewhere.
+            readClient()
+            if closed { return }
+            if input.isEmpty && !peerClosed {
+                worker.loop.setDeadline(self, worker.loop.now &+ Self.shutdownGrace)
+            } else {
+                advance()
+            }
         } else {
             clientKeepAlive = false
             if phase == .idle { closeAfterFlush = true }

@@ -49,7 +49,7 @@ final class ThreadedConnection {
     // MARK: HTTP
 
     func serveHTTP() {
-        while !ThreadedForwarder.server.isDraining || !input.isEmpty {
+        while !ThreadedForwarder.server.isDraining || !input.isEmpty || requestWaiting() {
             var result = parser.parse(input.readable)
             // The whole head must arrive within the header timeout, counted from its first byte, however
             // slowly it trickles in (each read waits only for what is left of it).
@@ -342,6 +342,17 @@ final class ThreadedConnection {
     }
 
     // MARK: helpers
+
+    /// While shutting down: whether a request is in the socket or arrives within a moment (it is read, to
+    /// be answered with Connection: close rather than lost under the close).
+    private func requestWaiting() -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 100) > 0 else { return false }
+        input.reserve(4096)
+        let n = Glibc.recv(fd, input.writePointer, input.writableBytes, Int32(MSG_DONTWAIT))
+        if n > 0 { input.writerIndex += n }
+        return n > 0
+    }
 
     private enum Read { case data, closed, timedOut }
 

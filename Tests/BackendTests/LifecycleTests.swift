@@ -74,6 +74,14 @@ import TestSupport
     }
 
     @Test(arguments: ["event", "thread"])
+    func sigterm_answersBusyKeepAliveClients_insteadOfDroppingTheirNextRequest(model: String) throws {
+        let server = try BackendProcess(arguments: ["--model", model, "--workers", "1", "--quiet"])
+        let (lost, exit) = requestsLostAcrossSIGTERM(server.program, port: server.port)
+        #expect(exit == .code(0))
+        #expect(lost <= 1, "lost \(lost)")   // at most one crossing the close at that very moment
+    }
+
+    @Test(arguments: ["event", "thread"])
     func accessLog_escapesQuotesAndBackslashes_asNginxDoes(model: String) throws {
         let server = try BackendProcess(arguments: ["--model", model])
         let client = try server.client()
