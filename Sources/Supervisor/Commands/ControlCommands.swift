@@ -4,7 +4,7 @@ import Foundation
 /// `scale`, `restart`, `stop`, `start` and `down`: one request to the running supervisor each.
 enum ControlCommands {
     static func scale(_ args: inout Arguments) throws -> Int32 {
-        let folder = try Locate.runFolder(&args)
+        let file = Locate.topologyFile(&args)
         var requests: [(String, Int)] = []
         while let spec = args.positional() {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
@@ -15,6 +15,7 @@ enum ControlCommands {
         }
         try args.finish()
         if requests.isEmpty { throw UsageError("scale needs SERVICE=COUNT, e.g. supervisor scale backend=3") }
+        let folder = try Locate.runFolder(file: file)
         for (service, count) in requests {
             let reply = try Locate.check(ControlClient(folder: folder).send(["command": "scale", "service": service, "count": count]))
             print(reply["message"] as? String ?? "done")
@@ -23,17 +24,19 @@ enum ControlCommands {
     }
 
     static func instanceCommand(_ command: String, _ args: inout Arguments) throws -> Int32 {
-        let folder = try Locate.runFolder(&args)
+        let file = Locate.topologyFile(&args)
         guard let name = args.positional() else { throw UsageError("\(command) needs a service or instance name, e.g. backend or backend.3") }
         try args.finish()
+        let folder = try Locate.runFolder(file: file)
         let reply = try Locate.check(ControlClient(folder: folder).send(["command": command, "name": name]))
         print(reply["message"] as? String ?? "done")
         return 0
     }
 
     static func down(_ args: inout Arguments) throws -> Int32 {
-        let folder = try Locate.runFolder(&args)
+        let file = Locate.topologyFile(&args)
         try args.finish()
+        let folder = try Locate.runFolder(file: file)
         let reply = try Locate.check(ControlClient(folder: folder).send(["command": "down"]))
         print(reply["message"] as? String ?? "stopping")
         // Wait for the supervisor to finish stopping (its control socket goes away).

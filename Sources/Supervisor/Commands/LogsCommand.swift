@@ -8,10 +8,11 @@ enum LogsCommand {
     static func run(_ args: inout Arguments) throws -> Int32 {
         let follow = args.flag("-f") || args.flag("--follow")
         let count = try args.int("-n", in: 0...10_000_000) ?? args.int("--tail", in: 0...10_000_000)
-        let folder = try runFolderAllowingStopped(&args)
+        let file = Locate.topologyFile(&args)
         var names: [String] = []
         while let n = args.positional() { names.append(n) }
         try args.finish()
+        let folder = try runFolderAllowingStopped(file: file)
         let path = folder.logFile
         guard FileManager.default.fileExists(atPath: path) else {
             throw RuntimeError("no merged log at \(path) yet")
@@ -44,18 +45,10 @@ enum LogsCommand {
     }
 
     /// `logs` works after the supervisor has stopped too: a named or single run folder is enough.
-    private static func runFolderAllowingStopped(_ args: inout Arguments) throws -> RunFolder {
-        if let folder = try? Locate.runFolder(&args) { return folder }
+    private static func runFolderAllowingStopped(file: String?) throws -> RunFolder {
+        if let folder = try? Locate.runFolder(file: file) { return folder }
         let cwd = FileManager.default.currentDirectoryPath
-        if let i = args.remaining.firstIndex(where: { $0.hasSuffix(".json") }) {
-            let file = args.remaining[i]
-            var rest = args.remaining
-            rest.remove(at: i)
-            args = Arguments(rest, program: args.program)
-            let topology: Topology
-            do { topology = try TopologyLoader.load(path: file) } catch { throw RuntimeError("\(error)") }
-            return RunFolder(base: cwd, topology: topology.name)
-        }
+        if let file { return RunFolder(base: cwd, topology: try Locate.load(file).name) }
         let all = ((try? FileManager.default.contentsOfDirectory(atPath: "\(cwd)/.run")) ?? []).sorted()
         if all.count == 1 { return RunFolder(path: "\(cwd)/.run/\(all[0])") }
         throw RuntimeError(all.isEmpty ? "no run folder under \(cwd)/.run: nothing has run here yet"

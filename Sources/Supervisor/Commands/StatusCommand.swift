@@ -5,8 +5,9 @@ import Foundation
 enum StatusCommand {
     static func run(_ args: inout Arguments) throws -> Int32 {
         let json = args.flag("--json")
-        let folder = try Locate.runFolder(&args)
+        let file = Locate.topologyFile(&args)
         try args.finish()
+        let folder = try Locate.runFolder(file: file)
         let reply = try Locate.check(ControlClient(folder: folder).send(["command": "status"]))
         if json {
             let data = try JSONSerialization.data(withJSONObject: reply["instances"] ?? [], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
