@@ -38,7 +38,7 @@ import TestSupport
         #expect(tail.count == 5)
         #expect(tail.allSatisfy { $0.contains(" b ") || $0.contains("| b ") })
         let (typoExit, typo) = try f.run(["logs", "-n", "5", "bb"])
-        #expect(typoExit == .code(1))
+        #expect(typoExit == .code(2))
         #expect(typo.joined().contains("no service or instance 'bb'"), "\(typo)")
     }
 

@@ -2,8 +2,9 @@ import CLI
 import Foundation
 import Glibc
 
-/// `supervisor logs [FILE] [-f] [-n N] [NAME…]`: the merged log from the run folder's file, optionally
-/// only some services or instances, then following new lines (across rotations) until interrupted.
+/// `supervisor logs [FILE] [-f] [-n N] [NAME…]`: the merged log from the run folder's files (the live one
+/// and the rotated ones), optionally only some services or instances, then following new lines (across
+/// rotations) until interrupted.
 enum LogsCommand {
     static func run(_ args: inout Arguments) throws -> Int32 {
         let follow = args.flag("-f") || args.flag("--follow")
@@ -14,27 +15,23 @@ enum LogsCommand {
         try args.finish()
         let folder = try runFolderAllowingStopped(file: file)
         let path = folder.logFile
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard let history = LogHistory(path: path) else {
             throw RuntimeError("no merged log at \(path) yet")
         }
-        let matches: (Substring) -> Bool = { line in
+        if !names.isEmpty { try checkNames(names, folder: folder, file: file, history: history) }
+        let matches: (String) -> Bool = { line in
             guard !names.isEmpty else { return true }
-            guard let shown = name(of: line) else { return false }
+            guard let shown = name(of: Substring(line)) else { return false }
             return names.contains { wanted in shown == wanted || shown.hasPrefix(wanted + ".") }
         }
-        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" { lines.removeLast() }
-        // A name nothing in the log carries is a typo, not an empty answer.
-        let known = Set(lines.compactMap { name(of: $0) })
-        for wanted in names where !known.contains(where: { $0 == wanted || $0.hasPrefix(wanted + ".") }) {
-            throw RuntimeError("no service or instance '\(wanted)' in \(path) (have: \(known.sorted().joined(separator: ", ")))")
+        if let count {
+            for line in history.lastLines(count, matching: matches) { print(line) }
+        } else {
+            history.forEachLine { line in if matches(line) { print(line) } }
         }
-        var selected = lines.filter(matches)
-        if let count { selected = Array(selected.suffix(count)) }
-        for line in selected { print(line) }
         fflush(nil)
         guard follow else { return 0 }
-        try followFile(path, folder: folder, matches: matches)
+        followFile(path, fd: history.takeLiveFile(), from: history.followOffset, folder: folder) { matches(String($0)) }
         return 0
     }
 
@@ -42,6 +39,28 @@ enum LogsCommand {
     static func name(of line: Substring) -> String? {
         let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
         return parts.count >= 2 ? String(parts[1]) : nil
+    }
+
+    /// NAME is checked against the topology, as `docker compose logs` checks services: a name it does not
+    /// declare is a mistake (exit 2), a declared one with nothing logged yet simply prints nothing. Only
+    /// when the topology cannot be found any more are the names the log files carry the reference.
+    private static func checkNames(_ names: [String], folder: RunFolder, file: String?, history: LogHistory) throws {
+        let known: [String]
+        let source: String
+        if let topology = try RunTopology.find(folder, named: file) {
+            known = RunTopology.logNames(topology)
+            source = topology.file
+        } else {
+            var seen = Set<String>()
+            history.forEachLine { line in if let n = name(of: Substring(line)) { seen.insert(n) } }
+            known = seen.sorted()
+            source = folder.logFile
+        }
+        for wanted in names where !known.contains(where: { $0 == wanted || $0.hasPrefix(wanted + ".") }) {
+            let services = known.filter { !$0.contains(".") }
+            throw UsageError("no service or instance '\(wanted)' in \(source)\(Suggestion.hint(for: wanted, in: known))"
+                             + " (have: \(services.joined(separator: ", ")))")
+        }
     }
 
     /// `logs` works after the supervisor has stopped too: a named or single run folder is enough.
@@ -55,10 +74,12 @@ enum LogsCommand {
                                        : "several run folders (\(all.joined(separator: ", "))); name the topology file")
     }
 
-    private static func followFile(_ path: String, folder: RunFolder, matches: (Substring) -> Bool) throws {
-        var fd = open(path, O_RDONLY | O_CLOEXEC)
-        var inode = inodeOf(fd)
-        lseek(fd, 0, SEEK_END)
+    /// Prints new lines from `offset` of the live file (open as `fd`), moving to the new file when the log
+    /// rotates, until the supervisor has been gone and the file quiet for a second.
+    private static func followFile(_ path: String, fd start: Int32, from offset: Int, folder: RunFolder, matches: (Substring) -> Bool) {
+        var fd = start
+        var inode = LogHistory.inode(fd)
+        lseek(fd, off_t(offset), SEEK_SET)
         var pending: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         var quietSince = Date()
@@ -68,6 +89,7 @@ enum LogsCommand {
                 quietSince = Date()
                 pending += buf[0..<n]
                 while let nl = pending.firstIndex(of: 0x0A) {
+                    // Bytes a child printed: invalid UTF-8 shows as U+FFFD.
                     let line = String(decoding: pending[..<nl], as: UTF8.self)
                     if matches(Substring(line)) { print(line) }
                     pending.removeSubrange(...nl)
@@ -77,20 +99,15 @@ enum LogsCommand {
             }
             // Rotated: the name now points at a new file; finish the old one, then read the new from its start.
             let current = open(path, O_RDONLY | O_CLOEXEC)
-            if current >= 0 && inodeOf(current) != inode {
+            if current >= 0 && LogHistory.inode(current) != inode {
                 close(fd)
                 fd = current
-                inode = inodeOf(fd)
+                inode = LogHistory.inode(fd)
                 continue
             }
             if current >= 0 { close(current) }
-            if Date().timeIntervalSince(quietSince) > 1 && !folder.isLive() { return }
+            if Date().timeIntervalSince(quietSince) > 1 && !folder.isLive() { close(fd); return }
             usleep(100_000)
         }
-    }
-
-    private static func inodeOf(_ fd: Int32) -> UInt64 {
-        var st = stat()
-        return fstat(fd, &st) == 0 ? UInt64(st.st_ino) : 0
     }
 }

@@ -65,6 +65,7 @@ enum UpCommand {
             throw RuntimeError("cannot open the control socket \(folder.controlSocket): \(error)")
         }
         try? "\(getpid())\n".write(toFile: "\(folder.path)/supervisor.pid", atomically: true, encoding: .utf8)
+        RunTopology.record(topology, in: folder)
 
         var exitCode: Int32 = 0
         let finish = {
