@@ -67,6 +67,7 @@ import TestSupport
             (#"{"services": {"web": {"program": "backend", "prot": 80}}}"#, "services.web.prot: unknown key 'prot' (did you mean 'port'?)"),
             (#"{"services": {"web": {"program": "backend", "root": "/nope", "port": "80"}}}"#, "services.web.port"),
             (#"{"services": {"web": {"program": "bakend", "port": 1}}}"#, "program 'bakend' not found"),
+            (#"{"services": {"web": {"program": "/bin/echo", "args": ["{prot}"]}}}"#, "services.web.args[0]: unknown placeholder {prot} (did you mean {port}?)"),
             ("{\"services\": {\"web\": {\"program\": \"backend\", \"root\": \"\(Binaries.www)\", \"port\": \(takenPort)}}}", "port \(takenPort) is already in use by pid \(getpid())"),
             (#"{"services": {"a": {"program": "/bin/true", "depends_on": ["b"]}, "b": {"program": "/bin/true", "depends_on": ["a"]}}}"#, "dependency cycle"),
             ("{\"services\": ", "invalid JSON"),

@@ -34,12 +34,14 @@ enum ServiceDecoder {
         let ports = try object["port"].map { v throws(TopologyProblem) in
             try PortSpan.decode(v, at: object.path("port"), maxInstances: scale.max)
         }
+        let args = try object.strings("args") ?? []
+        try ArgumentPlaceholders.check(args, at: object.path("args"))
         if ports == nil && program.isBuiltIn {
             throw TopologyProblem(object.path("port"), "missing required key 'port' (program \(programText) listens on it)")
         }
 
         var service = Service(
-            name: name, program: program, args: try object.strings("args") ?? [],
+            name: name, program: program, args: args,
             environment: try environment(object), workingDirectory: folder, root: nil, workers: nil,
             instances: scale.instances, minInstances: scale.min, maxInstances: scale.max, firstPort: ports?.first,
             health: HealthCheckDecoder.defaults, restart: try RestartPolicyDecoder.decode(object),
