@@ -2,12 +2,16 @@ import CLI
 import Foundation
 import NetCore
 
-/// `supervisor load URL [-c N] [-n N | -d DUR] [-k]`: the built-in load generator on its own, ab-style.
+/// `supervisor load URL [-c N] [-n N | -d DUR] [-s DUR] [-k]`: the built-in load generator on its own,
+/// ab-style. `-d` is a hard deadline, `-s` bounds each request, and Ctrl-C (or SIGTERM) stops the run
+/// with the report of what finished (exit 1: the run was not what was asked for).
 enum LoadCommand {
     static func run(_ args: inout Arguments) throws -> Int32 {
         let concurrency = try args.int("-c", in: 1...10_000) ?? 1
         let requests = try args.int("-n", in: 1...100_000_000)
-        let duration = try args.duration("-d")
+        let duration = try args.duration("-d", allowZero: false)
+        let timeouts = try [args.duration("-s", allowZero: false), args.duration("--timeout", allowZero: false)].compactMap { $0 }
+        if timeouts.count > 1 { throw UsageError("give -s or --timeout, not both") }
         let keepAlive = args.flag("-k")
         let threads = try args.int("--threads", in: 1...64) ?? min(CPU.count, 2)
         guard let url = args.positional() else { throw UsageError("load needs a URL, e.g. supervisor load http://127.0.0.1:44444/page.html -c 50 -n 10000") }
@@ -17,9 +21,11 @@ enum LoadCommand {
         config.requests = requests ?? (duration == nil ? 10_000 : 0)
         config.durationMs = duration ?? 0
         config.threads = threads
-        let r = try LoadGenerator.run(config)
+        if let timeout = timeouts.first { config.timeout = Timeout(milliseconds: timeout) }
+        let stop = LoadStop()
+        let r = try LoadSignals.routing(to: stop) { try LoadGenerator.run(config, stop: stop) }
         print(summary(r, config: config))
-        return r.failed > 0 ? 1 : 0
+        return r.failed > 0 || r.interruptedBy != nil ? 1 : 0
     }
 
     static func config(url: String, concurrency: Int, keepAlive: Bool) throws -> LoadConfig {
@@ -41,11 +47,16 @@ enum LoadCommand {
     /// ab's report, with latency percentiles.
     static func summary(_ r: LoadResult, config: LoadConfig) -> String {
         func f(_ v: Double, _ d: Int = 2) -> String { String(format: "%.\(d)f", v) }
+        var stopped = ""
+        if let signal = r.interruptedBy { stopped = "Stopped early:          by \(Spawn.signalName(signal)) (partial results)\n" }
+        if r.cut > 0 || config.durationMs > 0 || r.interruptedBy != nil {
+            stopped += "Cut in flight:          \(r.cut) (still under way when the run stopped; not counted)\n"
+        }
         return """
-        Concurrency Level:      \(config.concurrency)\(config.keepAlive ? " (keep-alive)" : "")
+        \(stopped)Concurrency Level:      \(config.concurrency)\(config.keepAlive ? " (keep-alive)" : "")
         Time taken for tests:   \(f(r.elapsedSeconds, 3)) seconds
         Complete requests:      \(r.complete)
-        Failed requests:        \(r.failed) (connect: \(r.failedConnect), broken: \(r.failedBroken), wrong length: \(r.failedLength))
+        Failed requests:        \(r.failed) (connect: \(r.failedConnect), broken: \(r.failedBroken), wrong length: \(r.failedLength), timed out: \(r.failedTimeout))
         Non-2xx responses:      \(r.non2xx)
         Total transferred:      \(r.bytesReceived) bytes
         HTML transferred:       \(r.bodyBytes) bytes

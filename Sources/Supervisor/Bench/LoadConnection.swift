@@ -34,6 +34,8 @@ final class LoadConnection: FDHandler {
         input.clear()
         parser.reset()
         phase = connecting ? .connecting : .sending
+        worker.began(self)
+        // No whole response within the timeout (ab's -s): a failure, and the connection is closed.
         worker.loop.setDeadline(self, now &+ worker.config.timeout.nanos)
         if connecting {
             if !worker.loop.setInterest(self, events: Events.writable) { fail() }
@@ -57,7 +59,7 @@ final class LoadConnection: FDHandler {
         }
     }
 
-    override func timerFired(now: UInt64) { fail() }
+    override func timerFired(now: UInt64) { fail(timedOut: true) }
 
     private func send() {
         let request = worker.request
@@ -170,6 +172,7 @@ final class LoadConnection: FDHandler {
     /// A whole response: checked, counted, and the next request goes (on this connection if it may).
     private func finish(reusable: Bool) {
         phase = .done
+        worker.ended(self)
         let expected = worker.config.expectedBodyLength
         if expected >= 0 && status >= 200 && status < 300 && bodyBytes != expected {
             worker.recordFailure(.lengthMismatch)
@@ -182,13 +185,20 @@ final class LoadConnection: FDHandler {
         worker.next(self)
     }
 
-    private func fail() {
+    private func fail(timedOut: Bool = false) {
         if phase == .done || closed { return }
         let wasConnecting = phase == .connecting
         phase = .done
-        worker.recordFailure(wasConnecting ? .connect : .broken)
+        worker.ended(self)
+        worker.recordFailure(timedOut ? .timeout : wasConnecting ? .connect : .broken)
         close()
         worker.next(self)
+    }
+
+    /// The run stopped with this request under way: closed without counting it either way.
+    func abandon() {
+        phase = .done
+        close()
     }
 
     func close() {

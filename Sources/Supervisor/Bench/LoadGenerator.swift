@@ -4,7 +4,7 @@ import NetCore
 import Synchronization
 
 /// What to load and how: N connections in a closed loop, each sending its next request as soon as the
-/// previous response is complete; a fixed number of requests or a duration.
+/// previous response is complete; a fixed number of requests or a duration (a hard deadline).
 struct LoadConfig: Sendable {
     var target: SocketAddress
     var hostHeader: String
@@ -16,6 +16,7 @@ struct LoadConfig: Sendable {
     var durationMs: Int
     /// Body length every 2xx answer must have, -1 to learn it from the first answer (HEAD-free GETs only).
     var expectedBodyLength: Int = -1
+    /// How long one request may take, connect to last byte (ab's -s): past it, a failure.
     var timeout = Timeout(milliseconds: 30_000)
     var threads: Int = min(CPU.count, 2)
     /// Counts finished requests as they happen (progress bars, chaos at the halfway mark).
@@ -36,6 +37,12 @@ struct LoadResult: Sendable, Codable {
     var failedConnect = 0
     var failedBroken = 0
     var failedLength = 0
+    /// No whole response within the request timeout.
+    var failedTimeout = 0
+    /// Requests in flight when the run stopped (deadline or signal): abandoned, counted neither way.
+    var cut = 0
+    /// The signal that stopped the run early, if one did.
+    var interruptedBy: Int32?
     var non2xx = 0
     var bytesReceived = 0
     var bodyBytes = 0
@@ -55,14 +62,16 @@ struct LoadResult: Sendable, Codable {
 
 /// The load generator: one event loop per thread, connections spread across them.
 enum LoadGenerator {
-    static func run(_ config: LoadConfig) throws -> LoadResult {
+    /// `stop`: ends the run early from another thread (signals); the result then says which signal.
+    static func run(_ config: LoadConfig, stop: LoadStop? = nil) throws -> LoadResult {
         var config = config
-        if config.expectedBodyLength < 0 { config.expectedBodyLength = try probeLength(config) }
+        let started = Clock.monotonicNanos()
+        // The duration is a deadline for the whole run, the length probe included.
+        let stopAt = config.durationMs > 0 ? started + UInt64(config.durationMs) * Clock.nanosPerMilli : UInt64.max
+        if config.expectedBodyLength < 0 { config.expectedBodyLength = try probeLength(config, stopAt: stopAt, stop: stop) }
         let threads = max(1, min(config.threads, config.concurrency))
         let shared = SharedTickets(config.requests > 0 ? config.requests : Int.max)
-        let stopAt = config.durationMs > 0 ? Clock.monotonicNanos() + UInt64(config.durationMs) * Clock.nanosPerMilli : UInt64.max
         let results = Mutex<[LoadWorker.Totals]>([])
-        let started = Clock.monotonicNanos()
         var handles: [OSThread] = []
         let frozen = config
         for t in 0..<threads {
@@ -70,8 +79,7 @@ enum LoadGenerator {
             handles.append(OSThread.start(name: "load-\(t)") {
                 guard let loop = try? EventLoop(name: "load-\(t)") else { return }
                 let worker = LoadWorker(loop: loop, config: frozen, tickets: shared, stopAt: stopAt, connections: share)
-                worker.start()
-                if !worker.finished { loop.run() }
+                worker.run(stop: stop)
                 results.withLock { $0.append(worker.totals) }
             })
         }
@@ -80,17 +88,20 @@ enum LoadGenerator {
         var histogram = LatencyHistogram()
         var r = LoadResult()
         r.elapsedSeconds = elapsed
+        r.interruptedBy = stop?.signal
         for t in results.withLock({ $0 }) {
             histogram.merge(t.latency)
             r.complete += t.complete
             r.failedConnect += t.failedConnect
             r.failedBroken += t.failedBroken
             r.failedLength += t.failedLength
+            r.failedTimeout += t.failedTimeout
+            r.cut += t.cut
             r.non2xx += t.non2xx
             r.bytesReceived += t.bytesReceived
             r.bodyBytes += t.bodyBytes
         }
-        r.failed = r.failedConnect + r.failedBroken + r.failedLength
+        r.failed = r.failedConnect + r.failedBroken + r.failedLength + r.failedTimeout
         r.latencyMeanMs = histogram.meanMicros / 1000
         r.p50Ms = Double(histogram.percentile(0.50)) / 1000
         r.p90Ms = Double(histogram.percentile(0.90)) / 1000
@@ -99,19 +110,30 @@ enum LoadGenerator {
         return r
     }
 
-    /// One request up front to learn the body length every later 2xx answer must match.
-    static func probeLength(_ config: LoadConfig) throws -> Int {
+    /// One request up front to learn the body length every later 2xx answer must match; bounded by the
+    /// request timeout and the run's deadline like any other request.
+    static func probeLength(_ config: LoadConfig, stopAt: UInt64, stop: LoadStop?) throws -> Int {
         var one = config
         one.concurrency = 1
         one.requests = 1
-        one.durationMs = 0
         one.threads = 1
         one.expectedBodyLength = Int.max   // nothing matches: the probe learns, it does not judge
-        let probe = LoadWorker.probe(one)
-        guard let length = probe else {
-            throw RuntimeFailure("no valid answer from \(config.target) for GET \(config.path); is it running?")
+        let probe = LoadWorker.probe(one, stopAt: stopAt, stop: stop)
+        if let probe, probe.complete == 1 { return probe.lastBodyLength }
+        let target = "\(config.target) for GET \(config.path)"
+        if let signal = stop?.signal {
+            throw RuntimeFailure("stopped by \(Spawn.signalName(signal)) before the first answer from \(target)")
         }
-        return length
+        if let probe, probe.failedTimeout > 0 {
+            throw RuntimeFailure("no answer from \(target) within the request timeout (\(config.timeout.milliseconds) ms, -s); is it stuck?")
+        }
+        if let probe, probe.cut > 0 {
+            throw RuntimeFailure("no answer from \(target) before the end of the run (-d \(config.durationMs) ms)")
+        }
+        if let probe, probe.failedConnect > 0 {
+            throw RuntimeFailure("cannot connect to \(config.target); is it running?")
+        }
+        throw RuntimeFailure("no valid answer from \(target); is it running?")
     }
 }
 

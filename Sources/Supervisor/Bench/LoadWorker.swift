@@ -5,14 +5,16 @@ import NetCore
 /// One thread's share of the load: its connections and their counts.
 final class LoadWorker {
     struct Totals: Sendable {
-        var complete = 0, failedConnect = 0, failedBroken = 0, failedLength = 0, non2xx = 0
+        var complete = 0, failedConnect = 0, failedBroken = 0, failedLength = 0, failedTimeout = 0, non2xx = 0
         var bytesReceived = 0, bodyBytes = 0
+        /// Requests in flight when the run was stopped (deadline or signal): neither complete nor failed.
+        var cut = 0
         var latency = LatencyHistogram()
         /// Body length of the last complete answer (used by the length probe).
         var lastBodyLength = -1
     }
 
-    enum Failure { case connect, broken, lengthMismatch }
+    enum Failure { case connect, broken, lengthMismatch, timeout }
 
     let loop: EventLoop
     let config: LoadConfig
@@ -20,6 +22,8 @@ final class LoadWorker {
     private let tickets: SharedTickets
     private let stopAt: UInt64
     private var live: Int
+    /// Connections with a request under way, so a stop can abandon them.
+    private var inFlight: [ObjectIdentifier: LoadConnection] = [:]
     private(set) var totals = Totals()
     private(set) var finished = false
     var bytesReceived: Int {
@@ -40,11 +44,30 @@ final class LoadWorker {
 
     func start() {
         if live == 0 { finished = true; return }
+        // The duration is a hard deadline: what is still in flight then is cut, not waited for.
+        if stopAt != .max {
+            let now = Clock.monotonicNanos()
+            loop.schedule(after: stopAt > now ? stopAt - now : 0) { [unowned self] in self.cut() }
+        }
         for _ in 0..<live { next(nil) }
     }
 
+    /// Stops now: the requests in flight are abandoned (their connections closed) and counted as cut.
+    func cut() {
+        if finished { return }
+        totals.cut += inFlight.count
+        for c in inFlight.values { c.abandon() }
+        inFlight.removeAll()
+        finished = true
+        loop.stop()
+    }
+
+    func began(_ c: LoadConnection) { inFlight[ObjectIdentifier(c)] = c }
+    func ended(_ c: LoadConnection) { inFlight[ObjectIdentifier(c)] = nil }
+
     /// Starts the next request (reusing `connection` when it is still open), or retires the connection.
     func next(_ connection: LoadConnection?) {
+        if finished { connection?.close(); return }
         let now = Clock.monotonicNanos()
         guard now < stopAt, tickets.take() else {
             connection?.close()
@@ -90,17 +113,25 @@ final class LoadWorker {
         case .connect: totals.failedConnect += 1
         case .broken: totals.failedBroken += 1
         case .lengthMismatch: totals.failedLength += 1
+        case .timeout: totals.failedTimeout += 1
         }
     }
 
-    /// Runs one request on the calling thread and returns the body length it got (nil on failure).
-    static func probe(_ config: LoadConfig) -> Int? {
+    /// Runs one request on the calling thread, within the run's deadline and stop, and returns its counts.
+    static func probe(_ config: LoadConfig, stopAt: UInt64, stop: LoadStop?) -> Totals? {
         guard let loop = try? EventLoop(name: "probe") else { return nil }
         var probeConfig = config
         probeConfig.expectedBodyLength = -1
-        let worker = LoadWorker(loop: loop, config: probeConfig, tickets: SharedTickets(1), stopAt: .max, connections: 1)
-        worker.start()
-        if !worker.finished { loop.run() }
-        return worker.totals.complete == 1 ? worker.totals.lastBodyLength : nil
+        let worker = LoadWorker(loop: loop, config: probeConfig, tickets: SharedTickets(1), stopAt: stopAt, connections: 1)
+        worker.run(stop: stop)
+        return worker.totals
+    }
+
+    /// Starts the connections and runs the loop until they are done or the run is stopped.
+    func run(stop: LoadStop?) {
+        start()
+        let me = LoopConfined(self)
+        if let stop, !stop.register(loop: loop, cut: { me.value.cut() }) { cut() }
+        if !finished { loop.run() }
     }
 }
