@@ -42,6 +42,12 @@ import TestSupport
         #expect(typo.joined().contains("no service or instance 'bb'"), "\(typo)")
     }
 
+    @Test func startupEvents_areShownAtOnce_whenNoChildPrintsAnything() throws {
+        let f = try SupervisorFixture(topology: #"{"services": {"silent": {"program": "/bin/sh", "args": ["-c", "sleep 30"]}}}"#)
+        _ = try f.start(waitFor: "silent is healthy", timeout: 10)
+        #expect(LogFileText.read(f.logFile).contains("silent is healthy"))
+    }
+
     @Test func statusJSON_andTable_describeEveryInstance() throws {
         let t = try SupervisorFixture.lb5(backends: 2)
         let f = try SupervisorFixture(topology: t.json)
@@ -110,5 +116,12 @@ import TestSupport
         let (down, _) = try f.run(["down"])
         #expect(down == .code(0))
         #expect(!FileManager.default.fileExists(atPath: "\(f.folder)/.run/topology/control.sock"))
+    }
+}
+
+/// A log file's text, invalid bytes shown as U+FFFD.
+enum LogFileText {
+    static func read(_ path: String) -> String {
+        String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
     }
 }

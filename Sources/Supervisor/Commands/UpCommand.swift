@@ -98,6 +98,10 @@ enum UpCommand {
             exitCode = 1
             runner.down(finish)
         }
+        // What `up` logged before the loop runs ("starting", "x is healthy" for a service without a check)
+        // is written at the end of a loop batch; wake the loop for one, or it waits for the next event,
+        // which for a topology whose children print nothing may be minutes away.
+        loop.execute {}
         loop.run()
         return exitCode
     }
