@@ -1,4 +1,5 @@
 import CLI
+import Glibc
 
 let usage = """
 Usage: supervisor <command> [arguments]
@@ -23,7 +24,9 @@ Commands:
   bench FILE [options]              rerun the seeds' experiments: for each backend count (scaled live)
                                     × model × keep-alive × concurrency, a verified load and a table row;
                                     results as Markdown, CSV, JSON and SVG charts (see `bench --help`)
-  load URL [-c N] [-n N | -d DUR] [-k]   the built-in load generator on one URL (ab-style report)
+  load URL [-c N] [-n N | -d DUR] [-s DUR] [-k]
+                                    the built-in load generator on one URL (ab-style report; see
+                                    `load --help`)
 
 Bench options (defaults in brackets):
   --backends 1-5 | 1,3,5            backend counts [the service's scale range]
@@ -41,14 +44,25 @@ its backend count and arguments are put back afterwards.
 
 FILE is needed only when several topologies run in this folder. The run folder is ./.run/<topology>/:
 control socket, merged log (supervisor.log, rotated at 10 MB), admin sockets.
+`supervisor <command> --help` shows one command's usage.
 Examples:
   supervisor up topologies/lb5.json
   supervisor scale backend=3
   supervisor logs -f -n 50 balancer
 """
 
-Program.run(name: "supervisor", usage: usage) { args in
-    guard let command = args.positional() else { throw UsageError("a command is needed: up, status, logs, scale, restart, stop, start or down") }
+// `supervisor <command> --help`: that command's usage (the command comes first, as in git).
+let arguments = Array(CommandLine.arguments.dropFirst())
+if let command = arguments.first, let help = CommandHelp.usage(of: command), arguments.contains("--help") || arguments.contains("-h") {
+    print(help)
+    exit(0)
+}
+
+Program.run(name: "supervisor", usage: usage, arguments: arguments) { args in
+    guard let command = args.positional() else {
+        if let first = args.remaining.first { throw UsageError("unknown option '\(first)'; a command comes first: \(CommandHelp.list)") }
+        throw UsageError("a command is needed: \(CommandHelp.list)")
+    }
     switch command {
     case "up": return try UpCommand.run(&args)
     case "status", "ps": return try StatusCommand.run(&args)
@@ -58,6 +72,6 @@ Program.run(name: "supervisor", usage: usage) { args in
     case "down": return try ControlCommands.down(&args)
     case "load": return try LoadCommand.run(&args)
     case "bench": return try BenchCommand.run(&args)
-    default: throw UsageError("unknown command '\(command)': use up, status, logs, scale, restart, stop, start, down, load or bench")
+    default: throw UsageError("unknown command '\(command)'\(Suggestion.hint(for: command, in: CommandHelp.commands)): use \(CommandHelp.list)")
     }
 }

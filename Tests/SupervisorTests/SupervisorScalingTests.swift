@@ -53,11 +53,12 @@ import TestSupport
         let t = try SupervisorFixture.lb5(backends: 2, maxBackends: 3)
         let f = try SupervisorFixture(topology: t.json)
         _ = try f.start()
+        // A count outside the declared range, or an unknown service, is a usage error (2), as in bench --backends.
         let (exit, out) = try f.run(["scale", "backend=4"])
-        #expect(exit == .code(1))
+        #expect(exit == .code(2))
         #expect(out.joined().contains("backend can run 1 to 3 instances, not 4"))
         let (exit2, out2) = try f.run(["scale", "nothing=2"])
-        #expect(exit2 == .code(1))
+        #expect(exit2 == .code(2))
         #expect(out2.joined().contains("no service 'nothing'"))
     }
 

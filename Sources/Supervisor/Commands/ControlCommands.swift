@@ -16,11 +16,26 @@ enum ControlCommands {
         try args.finish()
         if requests.isEmpty { throw UsageError("scale needs SERVICE=COUNT, e.g. supervisor scale backend=3") }
         let folder = try Locate.runFolder(file: file)
+        // Names and ranges are in the topology: a count outside the declared range is the caller's
+        // mistake (exit 2, as `bench --backends`), found before anything is asked of the supervisor.
+        if let topology = try RunTopology.find(folder, named: file) {
+            for (name, count) in requests { try checkScale(name, count, in: topology) }
+        }
         for (service, count) in requests {
             let reply = try Locate.check(ControlClient(folder: folder).send(["command": "scale", "service": service, "count": count]))
             print(reply["message"] as? String ?? "done")
         }
         return 0
+    }
+
+    static func checkScale(_ name: String, _ count: Int, in topology: Topology) throws {
+        let names = topology.services.map(\.name)
+        guard let service = topology.service(named: name) else {
+            throw UsageError("no service '\(name)' in \(topology.file)\(Suggestion.hint(for: name, in: names)) (services: \(names.joined(separator: ", ")))")
+        }
+        guard (service.minInstances...service.maxInstances).contains(count) else {
+            throw UsageError("\(name) can run \(service.minInstances) to \(service.maxInstances) instances, not \(count) (see its \"scale\" in \(topology.file))")
+        }
     }
 
     static func instanceCommand(_ command: String, _ args: inout Arguments) throws -> Int32 {
