@@ -65,10 +65,12 @@ struct Launcher {
         return (path, args.map { substitute($0, instance) })
     }
 
+    /// Fills in the placeholders the topology loader lets through (`ArgumentPlaceholders.known`).
     private func substitute(_ text: String, _ instance: Instance) -> String {
-        text.replacingOccurrences(of: "{port}", with: instance.port.map(String.init) ?? "")
-            .replacingOccurrences(of: "{instance}", with: String(instance.slot))
-            .replacingOccurrences(of: "{name}", with: instance.name)
+        let values = ["port": instance.port.map(String.init) ?? "", "instance": String(instance.slot), "name": instance.name]
+        var out = text
+        for name in ArgumentPlaceholders.known { out = out.replacingOccurrences(of: "{\(name)}", with: values[name] ?? "") }
+        return out
     }
 
     func environment(for instance: Instance) -> [String] {
