@@ -5,8 +5,8 @@ enum Preconditions {
     /// True when If-Match (or, without it, If-Unmodified-Since) says the client expected another version:
     /// 412, checked before anything else (RFC 9110 §13.2.2). If-Match compares strongly.
     static func failed(_ head: HTTPRequestHead, _ base: UnsafePointer<UInt8>, _ meta: FileMeta) -> Bool {
-        if let im = head.value(.ifMatch) {
-            return !etagListMatches(base, im, meta.etag, weak: false)
+        if head.value(.ifMatch) != nil {
+            return !anyListMatches(head, .ifMatch, base, meta.etag, weak: false)
         }
         if let ius = head.value(.ifUnmodifiedSince),
            let since = HTTPDate.parse(ius.pointer(in: base), Int(ius.count)) {
@@ -17,14 +17,20 @@ enum Preconditions {
 
     /// True when If-None-Match (or, without it, If-Modified-Since) says the client's copy is current.
     static func notModified(_ head: HTTPRequestHead, _ base: UnsafePointer<UInt8>, _ meta: FileMeta) -> Bool {
-        if let inm = head.value(.ifNoneMatch) {
-            return etagListMatches(base, inm, meta.etag, weak: true)
+        if head.value(.ifNoneMatch) != nil {
+            return anyListMatches(head, .ifNoneMatch, base, meta.etag, weak: true)
         }
         if let ims = head.value(.ifModifiedSince),
            let since = HTTPDate.parse(ims.pointer(in: base), Int(ims.count)) {
             return meta.lastModified <= since
         }
         return false
+    }
+
+    /// A list field sent on several lines is one list (RFC 9110 §5.3): whether any line holds `etag`.
+    private static func anyListMatches(_ head: HTTPRequestHead, _ name: KnownHeader, _ base: UnsafePointer<UInt8>,
+                                       _ etag: [UInt8], weak: Bool) -> Bool {
+        head.headers.contains { $0.known == name && etagListMatches(base, $0.value, etag, weak: weak) }
     }
 
     /// Whether an entity-tag list (`*`, `"x"`, `W/"x"`, comma separated) contains `etag`.
@@ -68,12 +74,14 @@ enum Preconditions {
         while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
         for k in i..<n where p[k] == 0x2C { return .full }
         let size = meta.size
+        // An empty file has no byte to point at: nginx sends it whole (200) whatever the range.
+        if size == 0 { return .full }
+        /// A position; one too long for any file saturates (a first byte past the end, a last one clamped).
         func number(_ at: inout Int) -> Int? {
             var v = 0
             var digits = 0
             while at < n, p[at] >= 0x30, p[at] <= 0x39 {
-                if digits >= 18 { return nil }
-                v = v * 10 + Int(p[at] - 0x30)
+                if digits < 18 { v = v * 10 + Int(p[at] - 0x30) } else { v = Int.max / 2 }
                 at += 1
                 digits += 1
             }
@@ -84,7 +92,7 @@ enum Preconditions {
         if i < end && p[i] == 0x2D {
             i += 1
             guard let suffix = number(&i), i == end else { return .full }
-            if suffix == 0 || size == 0 { return .unsatisfiable }
+            if suffix == 0 { return .unsatisfiable }
             return .partial(first: max(0, size - suffix), last: size - 1)
         }
         guard let first = number(&i), i < end, p[i] == 0x2D else { return .full }

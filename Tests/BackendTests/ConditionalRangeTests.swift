@@ -15,6 +15,9 @@ import TestSupport
         #expect(try client.request("GET", "/page.html", headers: ["If-None-Match: W/\(etag)"]).status == 304)
         #expect(try client.request("GET", "/page.html", headers: ["If-None-Match: *"]).status == 304)
         #expect(try client.request("GET", "/page.html", headers: ["If-None-Match: \"stale\""]).status == 200)
+        // A list sent on two lines is one list (RFC 9110 §5.3), in either order.
+        #expect(try client.request("GET", "/page.html", headers: ["If-None-Match: \"x\"", "If-None-Match: \(etag)"]).status == 304)
+        #expect(try client.request("GET", "/page.html", headers: ["If-Match: \"x\"", "If-Match: \(etag)"]).status == 200)
     }
 
     @Test func ifModifiedSince_comparesWithLastModified() throws {
@@ -85,6 +88,24 @@ import TestSupport
         #expect(r.status == 416)
         #expect(r.header("Content-Range") == "bytes */\(n)")
         #expect(try client.request("GET", "/page.html", headers: ["Range: bytes=-0"]).status == 416)
+        // A first byte too far out for any file is still past this one's end.
+        #expect(try client.request("GET", "/page.html", headers: ["Range: bytes=99999999999999999999999-"]).status == 416)
+    }
+
+    @Test func overlongLastPositions_areClamped_andEmptyFilesAreSentWhole() throws {
+        let site = try TempSite()
+        try site.write("empty.txt", [])
+        try site.write("ten.txt", "0123456789")
+        let server = try BackendProcess(root: site.path)
+        let client = try server.client()
+        let clamped = try client.request("GET", "/ten.txt", headers: ["Range: bytes=2-99999999999999999999999"])
+        #expect(clamped.status == 206 && clamped.text == "23456789" && clamped.header("Content-Range") == "bytes 2-9/10")
+        let suffix = try client.request("GET", "/ten.txt", headers: ["Range: bytes=-99999999999999999999999"])
+        #expect(suffix.status == 206 && suffix.text == "0123456789")
+        for range in ["0-0", "0-", "-5"] {   // no byte to point at: the whole (empty) file, as nginx
+            let r = try client.request("GET", "/empty.txt", headers: ["Range: bytes=\(range)"])
+            #expect(r.status == 200 && r.body.isEmpty, "\(range): \(r.status)")
+        }
     }
 
     @Test func rangesThatCannotBeHonoured_getTheWholeFile() throws {
