@@ -5,7 +5,10 @@ import HTTPCore
 /// folders first with a trailing "/", then size and modification time. Hidden files are left out.
 enum FolderListing {
     struct Entry {
-        let name: String
+        /// The name as the file system holds it: any bytes, not necessarily UTF-8.
+        let rawName: [UInt8]
+        /// The name shown (invalid UTF-8 as U+FFFD); the link carries the exact bytes, percent-encoded.
+        var name: String { String(decoding: rawName, as: UTF8.self) }
         let isFolder: Bool
         let size: Int
         let modified: Int
@@ -21,18 +24,16 @@ enum FolderListing {
         defer { closedir(dir) }
         var entries: [Entry] = []
         while let ent = readdir(dir) {
-            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name.hasPrefix(".") { continue }
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            if name.first == UInt8(ascii: ".") { continue }
             var st = stat()
-            guard fstatat(dirFD, name, &st, 0) == 0 else { continue }
+            guard (name + [0]).withUnsafeBufferPointer({ fstatat(dirFD, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &st, 0) }) == 0 else { continue }
             let kind = st.st_mode & S_IFMT
             guard kind == S_IFDIR || kind == S_IFREG else { continue }
-            entries.append(Entry(name: name, isFolder: kind == S_IFDIR, size: Int(st.st_size),
+            entries.append(Entry(rawName: name, isFolder: kind == S_IFDIR, size: Int(st.st_size),
                                  modified: Int(st.st_mtim.tv_sec)))
         }
-        entries.sort { a, b in a.isFolder != b.isFolder ? a.isFolder : a.name < b.name }
+        entries.sort { a, b in a.isFolder != b.isFolder ? a.isFolder : a.rawName.lexicographicallyPrecedes(b.rawName) }
         return entries
     }
 
@@ -44,7 +45,7 @@ enum FolderListing {
         if title != "/" { s += "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n" }
         for e in entries {
             let shown = escape(e.name) + (e.isFolder ? "/" : "")
-            let href = escape(PercentEncoding.encodePath(e.name)) + (e.isFolder ? "/" : "")
+            let href = escape(PercentEncoding.encodePath(e.rawName)) + (e.isFolder ? "/" : "")
             let size = e.isFolder ? "-" : String(e.size)
             s += "<tr><td><a href=\"\(href)\">\(shown)</a></td><td>\(HTTPDate.string(e.modified))</td><td class=\"n\">\(size)</td></tr>\n"
         }

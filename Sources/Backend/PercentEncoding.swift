@@ -16,9 +16,9 @@ enum PercentEncoding {
         }
     }
 
-    static func encodePath(_ text: String) -> String {
-        let out = ByteBuffer(capacity: text.utf8.count * 3 + 1)
-        Array(text.utf8).withUnsafeBufferPointer { appendPath($0, to: out) }
+    static func encodePath(_ bytes: [UInt8]) -> String {
+        let out = ByteBuffer(capacity: bytes.count * 3 + 1)
+        bytes.withUnsafeBufferPointer { appendPath($0, to: out) }
         return out.string
     }
 

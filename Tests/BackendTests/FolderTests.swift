@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import TestSupport
 
@@ -31,6 +32,22 @@ import TestSupport
         #expect(r.text.contains("href=\"a%26b%20%3Cx%3E.txt\">a&amp;b &lt;x&gt;.txt</a>"))
         #expect(r.text.contains("href=\"sub/\">sub/</a>"))
         #expect(!r.text.contains(".hidden"))
+    }
+
+    @Test func listing_showsNamesThatAreNotUTF8_withLinksThatReachThem() throws {
+        let site = try TempSite()
+        try site.write("files/plain.txt", "p")
+        // A name in Latin-1, as an old archive leaves it: bytes that are not UTF-8.
+        let path = Array((site.path + "/files/caf").utf8) + [0xE9] + Array(".txt".utf8) + [0]
+        let fd = path.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
+        #expect(fd >= 0)
+        _ = write(fd, "latin", 5)
+        close(fd)
+        let server = try BackendProcess(root: site.path)
+        let client = try server.client()
+        let listing = try client.request("GET", "/files/").text
+        #expect(listing.contains("href=\"caf%E9.txt\""), "\(listing)")
+        #expect(try client.request("GET", "/files/caf%E9.txt").text == "latin")
     }
 
     @Test func folderWithoutSlash_redirectsToTheSlashForm() throws {
