@@ -215,7 +215,8 @@ pid_t cl_spawn(const cl_spawn_request *req, int *exec_errno) {
             prctl(PR_SET_PDEATHSIG, req->death_signal, 0, 0, 0);
             if (getppid() != parent) _exit(0);  // the supervisor already died
         }
-        if (req->new_process_group) setpgid(0, 0);
+        if (req->new_process_group == 2) setsid();          // a daemon: no controlling terminal at all
+        else if (req->new_process_group) setpgid(0, 0);
 
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);

@@ -13,6 +13,8 @@ public enum Spawn {
         /// (descriptor here, descriptor in the child); 0, 1 and 2 should always be mapped.
         public var descriptors: [(Int32, Int32)]
         public var newProcessGroup = true
+        /// A session of its own (setsid), for a daemon: no controlling terminal, no signals from one.
+        public var newSession = false
         public var deathSignal: Int32 = SIGKILL
 
         public init(path: String, arguments: [String], environment: [String], workingDirectory: String? = nil,
@@ -41,7 +43,7 @@ public enum Spawn {
                         path: path, argv: argv.pointer, envp: env.pointer,
                         cwd: request.workingDirectory == nil ? nil : cwd,
                         fd_map: fdMap.baseAddress, fd_map_count: Int32(request.descriptors.count),
-                        new_process_group: request.newProcessGroup ? 1 : 0, death_signal: request.deathSignal)
+                        new_process_group: request.newSession ? 2 : (request.newProcessGroup ? 1 : 0), death_signal: request.deathSignal)
                     return cl_spawn(&req, &execErrno)
                 }
             }

@@ -4,10 +4,13 @@ import Testing
 @testable import NetCore
 
 @Suite struct SpawnTests {
-    func run(_ script: String, descriptors extra: [(Int32, Int32)] = [], env: [String] = []) throws -> (String, Spawn.Exit) {
+    func run(_ script: String, descriptors extra: [(Int32, Int32)] = [], env: [String] = [],
+             newSession: Bool = false) throws -> (String, Spawn.Exit) {
         let (rd, wr) = try Posix.pipe(nonBlocking: false)
-        let pid = try Spawn.start(Spawn.Request(path: "/bin/sh", arguments: ["-c", script], environment: env,
-                                                descriptors: [(0, 0), (wr, 1), (2, 2)] + extra))
+        var request = Spawn.Request(path: "/bin/sh", arguments: ["-c", script], environment: env,
+                                    descriptors: [(0, 0), (wr, 1), (2, 2)] + extra)
+        request.newSession = newSession
+        let pid = try Spawn.start(request)
         Posix.close(wr)
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
@@ -63,5 +66,14 @@ import Testing
         // SigIgn is a hex mask; SIGUSR1 (bit 9) must not be ignored in the child.
         let mask = UInt64(lines[1].split(separator: "\t").last ?? "0", radix: 16) ?? 0
         #expect(mask & (1 << 9) == 0)
+    }
+
+    @Test func daemon_getsASessionOfItsOwn() throws {
+        // ps prints the session id and whether a terminal is attached ("?" when none).
+        let (out, _) = try run("echo $$; ps -o sid=,tty= -p $$", newSession: true)
+        let lines = out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(lines.count == 2)
+        #expect(lines.last?.first == lines.first?.first, "\(out)")   // its own session: sid == pid
+        #expect(lines.last?.last == "?", "\(out)")
     }
 }

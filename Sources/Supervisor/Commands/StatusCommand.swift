@@ -49,8 +49,9 @@ enum StatusCommand {
         return "\(t / 86400)d\((t % 86400) / 3600)h"
     }
 
+    /// Binary units, named as such (docker stats does the same).
     static func memory(_ bytes: Int) -> String {
-        bytes >= 1 << 30 ? String(format: "%.1f GB", Double(bytes) / Double(1 << 30))
-            : String(format: "%.1f MB", Double(bytes) / Double(1 << 20))
+        bytes >= 1 << 30 ? String(format: "%.1f GiB", Double(bytes) / Double(1 << 30))
+            : String(format: "%.1f MiB", Double(bytes) / Double(1 << 20))
     }
 }

@@ -116,7 +116,7 @@ enum UpCommand {
                                     environment: Spawn.currentEnvironment(),
                                     workingDirectory: FileManager.default.currentDirectoryPath,
                                     descriptors: [(devNull, 0), (out, 1), (out, 2)])
-        request.newProcessGroup = true
+        request.newSession = true
         request.deathSignal = 0   // it must outlive this command
         let pid: pid_t
         do { pid = try Spawn.start(request) } catch { throw RuntimeError("cannot start the supervisor in the background: \(error)") }
