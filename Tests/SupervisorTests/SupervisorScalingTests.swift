@@ -94,6 +94,32 @@ import TestSupport
         #expect(try f.run(["scale", "backend=4"]).1.joined().contains("already runs 4"))
     }
 
+    @Test func aSecondScaleOfTheSameService_whileOneRuns_isRefused() throws {
+        // A service that takes a second to start accepting, so the first scale is still under way.
+        let first = try SupervisorFixture.freeRange(3)
+        let json = """
+        {"services": {"slow": {"program": "/usr/bin/env", "args": ["python3", "slow.py"], "port": "\(first)-\(first + 2)",
+          "scale": [1, 3], "instances": 1, "health": {"tcp": true, "interval": "100ms"}}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        try """
+        import socket, time
+        time.sleep(1.0)
+        s = socket.socket(fileno=3)
+        while True:
+            c, _ = s.accept()
+            c.close()
+        """.write(toFile: "\(f.folder)/slow.py", atomically: true, encoding: .utf8)
+        let up = try f.start(waitFor: "slow.1 is healthy")
+        let scaling = try RunningProgram("supervisor", ["scale", "slow=3"], workingDirectory: f.folder)
+        #expect(up.waitForLine { $0.contains("scaling slow to 3") } != nil)
+        let (exit, out) = try f.run(["scale", "slow=2"])
+        #expect(exit == .code(1))
+        #expect(out.joined().contains("slow is being scaled already"), "\(out)")
+        #expect(scaling.waitForExit(timeout: 60) == .code(0))
+        #expect(try f.run(["scale", "slow=2"]).0 == .code(0))   // and once it is done, it is free again
+    }
+
     @Test func stoppedRouteTarget_keepsItsRouteThroughAProxyRestart_andJoinsAgain() throws {
         let p = try SupervisorFixture.freePorts(3)
         let json = """

@@ -63,7 +63,16 @@ extension TopologyRunner {
 
     /// Scales `serviceName` to `count` instances: new ones start in the lowest free slots, pass their
     /// health check, then join the routers; removed ones (highest slots first) are drained, then stopped.
-    func scale(_ serviceName: String, to count: Int, reply: @escaping (Result<String, RuntimeFailure>) -> Void) {
+    func scale(_ serviceName: String, to count: Int, reply done: @escaping (Result<String, RuntimeFailure>) -> Void) {
+        guard !scaling.contains(serviceName) else {
+            done(.failure(RuntimeFailure("\(serviceName) is being scaled already; try again once that has finished")))
+            return
+        }
+        scaling.insert(serviceName)
+        let reply = { [unowned self] (result: Result<String, RuntimeFailure>) in
+            self.scaling.remove(serviceName)
+            done(result)
+        }
         guard let service = topology.service(named: serviceName) else {
             reply(.failure(RuntimeFailure("no service '\(serviceName)' in \(topology.name) (services: \(topology.services.map(\.name).joined(separator: ", ")))")))
             return

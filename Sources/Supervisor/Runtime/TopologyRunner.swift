@@ -22,6 +22,8 @@ final class TopologyRunner {
     var onChange: (() -> Void)?
     /// Extra arguments replacing a service's own `args` (set by `reconfigure`, e.g. a backend's --model).
     var argumentOverrides: [String: [String]] = [:]
+    /// Services with a scale under way: a second one at the same time would count half-started instances.
+    var scaling: Set<String> = []
 
     init(loop: EventLoop, topology: Topology, launcher: Launcher, logs: LogMerger) {
         self.loop = loop
