@@ -71,6 +71,17 @@ import TestSupport
         for name in ["balancer", "proxy"] { #expect(try f.instance(name)?["restarts"] as? Int == 0) }
     }
 
+    @Test func programThatBindsItsOwnPort_runsWithHoldPortFalse() throws {
+        let port = try SupervisorFixture.freePorts(1)[0]
+        let json = """
+        {"services": {"py": {"program": "/usr/bin/env", "args": ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"],
+          "port": \(port), "hold_port": false, "health": {"http": "/", "interval": "100ms"}}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        _ = try f.start(waitFor: "py is healthy")
+        #expect(try HTTPTestClient(port: UInt16(port)).request("GET", "/").status == 200)
+    }
+
     @Test func programThatExitsAtOnce_backsOff_thenIsMarkedFailed() throws {
         let json = """
         {"services": {"flaky": {"program": "/bin/sh", "args": ["-c", "echo flaky here; exit 3"],

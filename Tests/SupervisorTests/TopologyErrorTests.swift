@@ -34,6 +34,11 @@ import Testing
                         at: "services.lb.health.http", saying: ["tcp mode", #""tcp": true"#])
     }
 
+    @Test func holdPort_withoutAPort_isRefused() throws {
+        try expectError(#"{"services": {"w": {"program": "/bin/sleep", "args": ["9"], "hold_port": false}}}"#,
+                        at: "services.w.hold_port", saying: ["has none"])
+    }
+
     @Test func unknownPlaceholderInArgs_isRefused_withTheNearestKnownOne() throws {
         try expectError(#"{"services": {"w": {"program": "/bin/sh", "args": ["-c", "exec nc -l {prot}"]}}}"#,
                         at: "services.w.args[1]", saying: ["unknown placeholder {prot} (did you mean {port}?)", "{port}, {instance}, {name}"])

@@ -68,6 +68,13 @@ final class TopologyRunner {
     func bindSocket(_ instance: Instance) throws {
         guard let port = instance.port, instance.listenFD < 0 else { return }
         let address = try SocketAddress.resolve(topology.host, port: UInt16(port))
+        if !instance.service.holdsPort {
+            // The program binds it itself: only check that it is free now, so a taken port is said up front.
+            do { Posix.close(try Socket.listen(on: address)) } catch {
+                throw RuntimeFailure("cannot listen on \(address) for \(instance.name): \(error.reason)")
+            }
+            return
+        }
         do {
             instance.listenFD = try Socket.listenWaitingForConnections(on: address)
         } catch {

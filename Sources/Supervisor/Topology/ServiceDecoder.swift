@@ -13,7 +13,7 @@ struct DecodedService {
 /// relative paths resolved against the topology's folder, defaults filled in.
 enum ServiceDecoder {
     static let keys = ["program", "args", "env", "directory", "root", "workers", "instances", "scale", "port", "health",
-                       "restart", "depends_on", "stop_timeout", "upstreams", "strategy", "mode", "routes", "strip_prefix"]
+                       "restart", "depends_on", "stop_timeout", "upstreams", "strategy", "mode", "routes", "strip_prefix", "hold_port"]
 
     /// Keys that only make sense for some programs, and which.
     static let keysForPrograms: [(key: String, programs: [String])] = [
@@ -47,7 +47,11 @@ enum ServiceDecoder {
             health: HealthCheckDecoder.defaults, restart: try RestartPolicyDecoder.decode(object),
             dependsOn: try dependencies(object, name: name),
             stopTimeoutMs: try object.duration("stop_timeout", allowZero: true) ?? 10_000,
-            upstreams: nil, strategy: nil, mode: nil, routes: [], stripPrefix: false)
+            upstreams: nil, strategy: nil, mode: nil, routes: [], stripPrefix: false,
+            holdsPort: try object.bool("hold_port") ?? true)
+        if !service.holdsPort && ports == nil {
+            throw TopologyProblem(object.path("hold_port"), "'hold_port' is about the service's 'port', and it has none")
+        }
 
         if object.has("directory") { service.workingDirectory = try existingFolder("directory", in: object, folder: folder) }
         service.workers = try object.int("workers", in: 1...256)

@@ -49,6 +49,9 @@ struct Service: Sendable, Equatable {
     /// proxy only: path prefix → service name ("/" is the default route), and whether to strip prefixes.
     var routes: [(prefix: String, service: String)]
     var stripPrefix: Bool
+    /// Whether the supervisor binds the port and hands it down (LISTEN_FDS), so it keeps accepting across
+    /// restarts; false for a program that binds its port itself (nginx, node, python -m http.server).
+    var holdsPort = true
 
     func port(ofInstance n: Int) -> Int? { firstPort.map { $0 + n - 1 } }
 
@@ -58,7 +61,7 @@ struct Service: Sendable, Equatable {
             && a.instances == b.instances && a.minInstances == b.minInstances && a.maxInstances == b.maxInstances
             && a.firstPort == b.firstPort && a.health == b.health && a.restart == b.restart
             && a.dependsOn == b.dependsOn && a.stopTimeoutMs == b.stopTimeoutMs && a.upstreams == b.upstreams
-            && a.strategy == b.strategy && a.mode == b.mode && a.stripPrefix == b.stripPrefix
+            && a.strategy == b.strategy && a.mode == b.mode && a.stripPrefix == b.stripPrefix && a.holdsPort == b.holdsPort
             && a.routes.map(\.prefix) == b.routes.map(\.prefix) && a.routes.map(\.service) == b.routes.map(\.service)
     }
 }
