@@ -71,6 +71,30 @@ import TestSupport
         for name in ["balancer", "proxy"] { #expect(try f.instance(name)?["restarts"] as? Int == 0) }
     }
 
+    @Test func stoppedProcess_isContinuedSoItCanStop_insteadOfWaitingForTheKill() throws {
+        let f = try SupervisorFixture(topology: #"{"services": {"nap": {"program": "/bin/sleep", "args": ["60"], "stop_timeout": "10s"}}}"#)
+        let up = try f.start(waitFor: "nap is healthy")
+        let pid = pid_t(try #require(try f.instance("nap")?["pid"] as? Int))
+        kill(pid, SIGSTOP)
+        let started = Date()
+        #expect(try f.run(["stop", "nap"]).0 == .code(0))
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(up.waitForLine { $0.contains("nap stopped (killed by SIGTERM)") } != nil, "\(up.output())")
+    }
+
+    @Test func builtInPrograms_endTheirOwnGracefulStopInsideTheStopTimeout() throws {
+        let t = try SupervisorFixture.lb5(backends: 1)
+        let f = try SupervisorFixture(topology: t.json)
+        _ = try f.start()
+        for name in ["backend.1", "balancer", "proxy"] {
+            let pid = try #require(try f.instance(name)?["pid"] as? Int)
+            let cmdline = (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).split(separator: 0)
+                .map { String(decoding: $0, as: UTF8.self) }
+            let i = cmdline.firstIndex(of: "--shutdown-timeout")
+            #expect(i.map { cmdline[$0 + 1] } == "9000ms", "\(name): \(cmdline)")   // stop_timeout 10 s, less a second
+        }
+    }
+
     @Test func programThatBindsItsOwnPort_runsWithHoldPortFalse() throws {
         let port = try SupervisorFixture.freePorts(1)[0]
         let json = """

@@ -29,6 +29,12 @@ struct Launcher {
             path = "\(programsFolder)/\(name)"
             if let port = instance.port { args += ["--port", String(port), "--host", topology.host] }
             if let w = s.workers { args += ["--workers", String(w)] }
+            // Its own graceful stop ends inside the supervisor's stop_timeout, so what it has to cut is cut
+            // (and logged) by the program itself rather than by a SIGKILL.
+            if !s.args.contains("--shutdown-timeout") {
+                let ms = s.stopTimeoutMs >= 2_000 ? s.stopTimeoutMs - 1_000 : s.stopTimeoutMs / 2
+                args += ["--shutdown-timeout", "\(ms)ms"]
+            }
             // The check asks the balancer or proxy itself whether it is alive; forwarded to an upstream,
             // one hung upstream would get the balancer, and every route behind the proxy, restarted.
             if s.program != .backend, s.mode != "tcp", case .http(let path) = s.health.kind { args += ["--monitor-path", path] }

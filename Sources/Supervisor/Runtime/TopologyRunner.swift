@@ -330,6 +330,9 @@ final class TopologyRunner {
         let pid = instance.pid
         kill(-pid, SIGTERM)
         kill(pid, SIGTERM)
+        // A stopped process (kill -STOP, a debugger) would only see the SIGTERM once continued: it is
+        // continued now, so it can finish its requests and exit, as systemd does.
+        kill(-pid, SIGCONT)
         loop.schedule(after: UInt64(grace) * Clock.nanosPerMilli) { [weak self, weak instance] in
             guard let instance, instance.pid == pid else { return }
             self?.logs.event("\(instance.name) did not stop within \(grace) ms; killing it")
