@@ -93,6 +93,12 @@ import TestSupport
             let i = cmdline.firstIndex(of: "--shutdown-timeout")
             #expect(i.map { cmdline[$0 + 1] } == "9000ms", "\(name): \(cmdline)")   // stop_timeout 10 s, less a second
         }
+        // One the topology gives in args is the one used (given twice, the program would refuse to start).
+        let port = try SupervisorFixture.freePorts(1)[0]
+        let own = try SupervisorFixture(topology: """
+        {"services": {"site": {"program": "backend", "root": "\(Binaries.www)", "port": \(port), "args": ["--shutdown-timeout=3s"]}}}
+        """)
+        _ = try own.start(waitFor: "site is healthy")
     }
 
     @Test func programThatBindsItsOwnPort_runsWithHoldPortFalse() throws {

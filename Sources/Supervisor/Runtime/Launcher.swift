@@ -31,7 +31,7 @@ struct Launcher {
             if let w = s.workers { args += ["--workers", String(w)] }
             // Its own graceful stop ends inside the supervisor's stop_timeout, so what it has to cut is cut
             // (and logged) by the program itself rather than by a SIGKILL.
-            if !s.args.contains("--shutdown-timeout") {
+            if !s.args.contains(where: { $0 == "--shutdown-timeout" || $0.hasPrefix("--shutdown-timeout=") }) {
                 let ms = s.stopTimeoutMs >= 2_000 ? s.stopTimeoutMs - 1_000 : s.stopTimeoutMs / 2
                 args += ["--shutdown-timeout", "\(ms)ms"]
             }
