@@ -142,6 +142,8 @@ import TestSupport
         let f = try SupervisorFixture(topology: json)
         let up = try f.start(waitFor: "mute failed", timeout: 20)
         #expect(up.output().contains { $0.contains("mute failed: gave up after 2 restarts in a row") })
+        // The reason says what the checks got, not only that they failed.
+        #expect(up.output().contains { $0.contains("not healthy 300 ms after starting; last check: ") }, "\(up.output())")
     }
 
     @Test func instanceThatStopsAccepting_isFoundUnhealthy_andRestarted() throws {

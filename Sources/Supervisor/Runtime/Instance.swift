@@ -36,6 +36,9 @@ final class Instance {
     var reason: String?
     var healthPasses = 0
     var healthFailures = 0
+    /// What the last failed check said (an HTTP status, a refused connect), for the reason shown when
+    /// an instance never becomes healthy.
+    var lastHealthFailure: String?
     var healthTask: ScheduledTask?
     var pendingTask: ScheduledTask?
     /// Callbacks waiting for this instance's exit (stop, restart).

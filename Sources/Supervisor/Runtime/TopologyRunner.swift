@@ -135,6 +135,7 @@ final class TopologyRunner {
         instance.state = .starting
         instance.healthPasses = 0
         instance.healthFailures = 0
+        instance.lastHealthFailure = nil
         logs.attach(fd: launched.stdout, name: instance.name, colorIndex: instance.colorIndex, isStderr: false)
         logs.attach(fd: launched.stderr, name: instance.name, colorIndex: instance.colorIndex, isStderr: true)
         logs.event("\(instance.name) started (pid \(launched.pid)\(instance.port.map { ", port \($0)" } ?? ""))")
@@ -173,7 +174,9 @@ final class TopologyRunner {
         let pid = instance.pid
         instance.pendingTask = loop.schedule(after: UInt64(h.startTimeoutMs) * Clock.nanosPerMilli) { [unowned self, unowned instance] in
             guard instance.pid == pid, instance.state == .starting else { return }
-            self.unhealthy(instance, reason: "not healthy \(h.startTimeoutMs / 1000)s after starting")
+            let last = instance.lastHealthFailure.map { "; last check: \($0)" } ?? ""
+            let after = h.startTimeoutMs % 1000 == 0 ? "\(h.startTimeoutMs / 1000)s" : "\(h.startTimeoutMs) ms"
+            self.unhealthy(instance, reason: "not healthy \(after) after starting\(last)")
         }
     }
 
@@ -225,6 +228,7 @@ final class TopologyRunner {
         } else {
             instance.healthPasses = 0
             instance.healthFailures += 1
+            instance.lastHealthFailure = detail
             if instance.state == .healthy && instance.healthFailures >= h.unhealthyAfter {
                 unhealthy(instance, reason: "\(instance.healthFailures) health checks failed in a row (\(detail))")
             }
@@ -301,7 +305,7 @@ final class TopologyRunner {
         }
         guard let delay = RestartBackoff.delay(retry: instance.retriesInARow, policy: policy) else {
             instance.state = .failed
-            instance.reason = "gave up after \(instance.retriesInARow) restarts in a row (last: \(description))"
+            instance.reason = "gave up after \(instance.retriesInARow) restart\(instance.retriesInARow == 1 ? "" : "s") in a row (last: \(description))"
             releaseSocket(instance)
             logs.event("\(instance.name) failed: \(instance.reason!)")
             onChange?()
