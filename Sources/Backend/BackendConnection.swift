@@ -204,7 +204,7 @@ final class BackendConnection: FDHandler, DrainableConnection {
         } else if !input.isEmpty || awaitingFirstRequest {
             loop.setDeadline(self, requestStartedAt &+ settings.headerTimeout.nanos)
         } else {
-            loop.setDeadline(self, loop.now &+ (worker.draining ? Self.shutdownGrace : settings.keepAliveTimeout.nanos))
+            loop.setDeadline(self, loop.now &+ (worker.draining ? ShutdownGrace.nanos : settings.keepAliveTimeout.nanos))
         }
     }
 
@@ -267,11 +267,9 @@ final class BackendConnection: FDHandler, DrainableConnection {
         // A request already in the socket, or one a busy keep-alive client is about to send, is answered
         // (with Connection: close) within a moment's grace rather than lost under the close.
         handleEvent(Events.readable)
-        if !closed && isIdle && !peerClosed { worker.loop.setDeadline(self, worker.loop.now &+ Self.shutdownGrace) }
+        if !closed && isIdle && !peerClosed { worker.loop.setDeadline(self, worker.loop.now &+ ShutdownGrace.nanos) }
     }
 
-    /// On shutdown, how long an idle keep-alive connection stays open for a request already on its way.
-    static let shutdownGrace = 100 * Clock.nanosPerMilli
 
     // MARK: logging
 

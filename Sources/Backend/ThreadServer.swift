@@ -56,7 +56,7 @@ enum ThreadServer {
             while true {
                 switch try? output.flush(to: fd) {
                 case .drained?: return true
-                case .wouldBlock?: if !wait(fd, POLLOUT, ms: settings.sendTimeout.milliseconds) { return false }
+                case .wouldBlock?: if !Posix.waitReady(fd, POLLOUT, ms: settings.sendTimeout.milliseconds) { return false }
                 case nil: return false
                 }
             }
@@ -110,9 +110,9 @@ enum ThreadServer {
             }
             // Shutting down, an idle keep-alive connection waits only a moment for a request already on its
             // way (answered with Connection: close rather than lost under the close).
-            if idle && server.isDraining { waitMs = min(waitMs, 100) }
+            if idle && server.isDraining { waitMs = min(waitMs, ShutdownGrace.milliseconds) }
             server.setIdle(fd, idle)
-            let ready = waitMs > 0 && wait(fd, POLLIN, ms: waitMs)
+            let ready = waitMs > 0 && Posix.waitReady(fd, POLLIN, ms: waitMs)
             server.setIdle(fd, false)
             if !ready {
                 // A started head gets 408; an idle connection just closes.
@@ -132,13 +132,5 @@ enum ThreadServer {
                 return
             }
         }
-    }
-
-    /// Waits until `fd` is ready for `events`; false when `ms` pass first (or the wait fails).
-    private static func wait(_ fd: Int32, _ events: Int32, ms: Int) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(events), revents: 0)
-        var n: Int32
-        repeat { n = poll(&p, 1, Int32(clamping: ms)) } while n < 0 && errno == EINTR
-        return n > 0
     }
 }

@@ -11,8 +11,6 @@ final class HTTPSession: FDHandler, UpstreamClient {
 
     /// Relayed bytes waiting for a slow reader before we stop reading the fast writer.
     static let highWater = 64 * 1024
-    /// On shutdown, how long an idle keep-alive connection stays open for a request already on its way.
-    static let shutdownGrace = 100 * Clock.nanosPerMilli
 
     unowned(unsafe) let worker: ForwardingWorker
     var peer: sockaddr_storage
@@ -195,7 +193,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
             } else if !input.isEmpty || !servedAny {
                 loop.setDeadline(self, requestStartedAt &+ settings.headerTimeout.nanos)
             } else {
-                loop.setDeadline(self, loop.now &+ (worker.draining ? Self.shutdownGrace : settings.clientIdleTimeout.nanos))
+                loop.setDeadline(self, loop.now &+ (worker.draining ? ShutdownGrace.nanos : settings.clientIdleTimeout.nanos))
             }
         } else if !output.isEmpty {
             // While an exchange runs the upstream side owns the clock; the client's only guards sending.
@@ -304,12 +302,12 @@ final class HTTPSession: FDHandler, UpstreamClient {
         if phase == .idle && output.isEmpty && input.isEmpty {
             // A request may already sit unread in the socket (a busy keep-alive client): closing over it
             // would reset it unanswered. It is answered instead, with Connection: close.
-            // And one that a busy client is about to send is given a moment (`shutdownGrace`): closed
+            // And one that a busy client is about to send is given a moment (`ShutdownGrace`): closed
             // under it, it would be lost; answered, the client learns to go elsewhere.
             readClient()
             if closed { return }
             if input.isEmpty && !peerClosed {
-                worker.loop.setDeadline(self, worker.loop.now &+ Self.shutdownGrace)
+                worker.loop.setDeadline(self, worker.loop.now &+ ShutdownGrace.nanos)
             } else {
                 advance()
             }

@@ -346,8 +346,7 @@ final class ThreadedConnection {
     /// While shutting down: whether a request is in the socket or arrives within a moment (it is read, to
     /// be answered with Connection: close rather than lost under the close).
     private func requestWaiting() -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, 100) > 0 else { return false }
+        guard Posix.waitReady(fd, POLLIN, ms: ShutdownGrace.milliseconds) else { return false }
         input.reserve(4096)
         let n = Glibc.recv(fd, input.writePointer, input.writableBytes, Int32(MSG_DONTWAIT))
         if n > 0 { input.writerIndex += n }

@@ -14,6 +14,13 @@ public extension DrainableConnection {
     func cut() {}
 }
 
+/// On a graceful stop, how long an idle keep-alive connection stays open for a request already on its
+/// way: answered (with Connection: close) rather than lost under the close. Every model uses it.
+public enum ShutdownGrace {
+    public static let milliseconds = 100
+    public static let nanos = UInt64(milliseconds) * Clock.nanosPerMilli
+}
+
 /// One loop's live connections, added and removed in O(1) by slot, and the graceful-shutdown
 /// bookkeeping: once draining, `done` runs when the last connection has gone.
 public final class ConnectionTable {

@@ -88,6 +88,14 @@ public enum Posix {
         cl_set_pipe_size(fd, 1 << 20) > 0
     }
 
+    /// Waits until `fd` is ready for `events` (POLLIN, POLLOUT); false when `ms` pass first or the wait fails.
+    public static func waitReady(_ fd: Int32, _ events: Int32, ms: Int) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(events), revents: 0)
+        var n: Int32
+        repeat { n = Glibc.poll(&p, 1, Int32(clamping: ms)) } while n < 0 && errno == EINTR
+        return n > 0
+    }
+
     public static func setNonBlocking(_ fd: Int32, _ on: Bool = true) throws(SystemError) {
         if cl_set_nonblocking(fd, on ? 1 : 0) != 0 { throw .last("fcntl(O_NONBLOCK)") }
     }

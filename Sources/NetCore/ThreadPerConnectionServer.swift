@@ -45,7 +45,7 @@ public final class ThreadPerConnectionServer: Sendable {
         stopping.store(true, ordering: .relaxed)
         // A request a busy keep-alive client is about to send is given a moment to arrive and be answered
         // (with Connection: close); closed under it, it would be lost.
-        usleep(100_000)
+        usleep(UInt32(ShutdownGrace.milliseconds * 1000))
         live.withLock { for (fd, idle) in $0 where idle { _ = shutdown(fd, Int32(SHUT_RD)) } }
         let deadline = Clock.monotonicNanos() + shutdownTimeout.nanos
         while live.withLock({ !$0.isEmpty }) && Clock.monotonicNanos() < deadline { usleep(5_000) }

@@ -29,18 +29,7 @@ Commands:
                                     `load --help`)
 
 Bench options (defaults in brackets):
-  --backends 1-5 | 1,3,5            backend counts [the service's scale range]
-  --concurrency 1,2,5,10,50,100     concurrent connections [1,2,5,10,50,100]
-  --requests N | --duration DUR     per row, after a warm-up of --warmup N requests [10000; warm-up 500]
-  --keepalive on|off|both           [both]
-  --model event,thread,prefork      backend models to compare (rolling restart between) [event]
-  --target balancer|proxy|backend   what the load goes to [balancer]
-  --path PATH                       what is requested [/page.html]
-  --out DIR                         where results go [.run/<topology>/bench-<time>]
-  --compare FILE.json               print the change against an earlier run's results.json
-  --chaos kill-backend              SIGKILL one backend halfway through each row
-The topology is started for the run (and stopped after) unless it is already running, in which case
-its backend count and arguments are put back afterwards.
+\(CommandHelp.benchOptions)
 
 FILE is needed only when several topologies run in this folder. The run folder is ./.run/<topology>/:
 control socket, merged log (supervisor.log, rotated at 10 MB), admin sockets.

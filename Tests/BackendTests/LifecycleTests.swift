@@ -91,12 +91,10 @@ import TestSupport
 
     @Test(arguments: ["event", "thread"])
     func accessLog_ofALargeFile_saysWhatWasSent_andWhenItEnded(model: String) throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("biglog-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
+        let site = try TempSite()
         let size = 32 << 20
-        try Data(count: size).write(to: root.appendingPathComponent("big.bin"))
-        let server = try BackendProcess(root: root.path, arguments: ["--model", model, "--workers", "1"])
+        try site.write("big.bin", [UInt8](repeating: 0, count: size))
+        let server = try BackendProcess(root: site.path, arguments: ["--model", model, "--workers", "1"])
         // Whole: the full size, and a duration that includes a pause in the middle of reading.
         let whole = try server.client(timeout: 10)
         try whole.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -146,12 +144,10 @@ import TestSupport
 
     @Test(arguments: ["thread", "prefork", "event"])
     func sigterm_refusesNewClientsAtOnce_whileADownloadFinishes(model: String) throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("drain-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
+        let site = try TempSite()
         let size = 32 << 20
-        try Data(count: size).write(to: root.appendingPathComponent("big.bin"))
-        let server = try BackendProcess(root: root.path, arguments: ["--model", model, "--workers", "1"])
+        try site.write("big.bin", [UInt8](repeating: 0, count: size))
+        let server = try BackendProcess(root: site.path, arguments: ["--model", model, "--workers", "1"])
         let busy = try server.client(timeout: 10)
         try busy.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")   // not read yet: it stays in flight
         usleep(200_000)

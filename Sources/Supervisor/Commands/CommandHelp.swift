@@ -4,6 +4,22 @@ enum CommandHelp {
     /// For messages: "up, status, …, bench or load".
     static var list: String { commands.dropLast().joined(separator: ", ") + " or " + commands.last! }
 
+    /// Bench's options, in `bench --help` and in the program's own help.
+    static let benchOptions = """
+          --backends 1-5 | 1,3,5            backend counts [the service's scale range]
+          --concurrency 1,2,5,10,50,100     concurrent connections [1,2,5,10,50,100]
+          --requests N | --duration DUR     per row, after a warm-up of --warmup N requests [10000; warm-up 500]
+          --keepalive on|off|both           [both]
+          --model event,thread,prefork      backend models to compare (rolling restart between) [event]
+          --target balancer|proxy|backend   what the load goes to [balancer]
+          --path PATH                       what is requested [/page.html]
+          --out DIR                         where results go [.run/<topology>/bench-<time>]
+          --compare FILE.json               print the change against an earlier run's results.json
+          --chaos kill-backend              SIGKILL one backend halfway through each row
+        The topology is started for the run (and stopped after) unless it is already running, in which
+        case its backend count and arguments are put back afterwards.
+        """
+
     static func usage(of command: String) -> String? {
         switch command {
         case "up": return """
@@ -54,18 +70,7 @@ enum CommandHelp {
             Reruns the seeds' experiments: for each backend count (scaled live) × model × keep-alive ×
             concurrency, a warm-up and a verified load, one table row each; results as Markdown, CSV, JSON
             and SVG charts. Options (defaults in brackets):
-              --backends 1-5 | 1,3,5            backend counts [the service's scale range]
-              --concurrency 1,2,5,10,50,100     concurrent connections [1,2,5,10,50,100]
-              --requests N | --duration DUR     per row, after a warm-up of --warmup N requests [10000; warm-up 500]
-              --keepalive on|off|both           [both]
-              --model event,thread,prefork      backend models to compare (rolling restart between) [event]
-              --target balancer|proxy|backend   what the load goes to [balancer]
-              --path PATH                       what is requested [/page.html]
-              --out DIR                         where results go [.run/<topology>/bench-<time>]
-              --compare FILE.json               print the change against an earlier run's results.json
-              --chaos kill-backend              SIGKILL one backend halfway through each row
-            The topology is started for the run (and stopped after) unless it is already running, in which
-            case its backend count and arguments are put back afterwards.
+            \(benchOptions)
             """
         case "load": return """
             Usage: supervisor load URL [-c N] [-n N | -d DUR] [-s DUR] [-k] [--threads N]
