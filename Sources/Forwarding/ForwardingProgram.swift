@@ -52,9 +52,13 @@ public enum ForwardingProgram {
         switch mode {
         // A relay must not hold a small segment back waiting for an ACK.
         case .tcp: sockets.forEachSocket(Socket.setNoDelay)
-        // Not in TCP mode: there a server may speak first (SMTP), and a client of an unknown protocol
-        // that sends two small writes under Nagle would wait up to 40 ms for the held-back ACK.
-        case .http: sockets.forEachSocket(Socket.setClientsSpeakFirst)
+        // Deferred accept and ACK not in TCP mode: there a server may speak first (SMTP), and a client of
+        // an unknown protocol that sends two small writes under Nagle would wait up to 40 ms for the
+        // held-back ACK. No Nagle in either: a large body goes out window by window, and the last small
+        // piece must not wait for the client's delayed ACK. Accepted sockets inherit both.
+        case .http:
+            sockets.forEachSocket(Socket.setClientsSpeakFirst)
+            sockets.forEachSocket(Socket.setNoDelay)
         }
 
         let admin = try AdminLoop.start(service: service, adminPath: options.admin)

@@ -7,7 +7,7 @@ extension HTTPSession {
     /// Client → upstream: request body bytes, as they arrive, while the upstream keeps up.
     func pumpRequestBody() {
         guard let up = upstream, requestBody.isActive else { return }
-        while !input.isEmpty && up.output.pendingBytes < Self.highWater {
+        while !input.isEmpty && up.output.pendingBytes < Self.bodyWindow {
             switch requestBody {
             case .none, .untilClose:
                 return
@@ -56,6 +56,7 @@ extension HTTPSession {
             case .needMore:
                 // The head fills the whole read buffer and is still not complete.
                 if up.input.readableBytes >= Self.highWater { failResponseHead(up, reason: "upstream response head too large") }
+                else if up.input.readableBytes >= Self.bodyWindow { responseHeadIsLarge = true }
                 return
             case .invalid(let error):
                 failResponseHead(up, reason: error.reason)
@@ -108,8 +109,17 @@ extension HTTPSession {
         log(line: logLine.readable, upstream: up.upstream)
     }
 
+    /// The body goes to the client from the upstream connection's buffer. What the client's socket does
+    /// not take stays there, and the upstream is not read again until it is gone (see `rearm`), so a slow
+    /// reader costs one buffer, not a pile of copies.
     private func pumpResponseBody(_ up: UpstreamConnection) {
-        while output.pendingBytes < Self.highWater {
+        defer {
+            if shrinkResponseBuffer && up.input.isEmpty {
+                shrinkResponseBuffer = false
+                up.input.shrinkIfIdle(to: Self.bodyWindow)
+            }
+        }
+        while output.pendingBytes < Self.bodyWindow {
             switch responseBody {
             case .none:
                 completeExchange(reusable: keepUpstream && !requestBody.isActive)
@@ -117,65 +127,107 @@ extension HTTPSession {
             case .length(let left):
                 if up.input.isEmpty { return }
                 let n = min(left, up.input.readableBytes)
-                if !relayToClient(up.input.readPointer, n) { return }
-                up.input.consume(n)
-                bodyBytesToClient += n
-                responseBody = left == n ? .none : .length(left - n)
-            case .chunked(var decoder):
+                guard let taken = relayToClient(up.input.readPointer, n, last: n == left) else { return }
+                up.input.consume(taken)
+                bodyBytesToClient += taken
+                responseBody = left == taken ? .none : .length(left - taken)
+                if taken < n { return }   // the client's socket is full
+            case .chunked(let decoder):
                 if up.input.isEmpty { return }
-                let available = up.input.readableBytes
-                var data = 0
-                let result: ChunkedDecoder.Result
                 if dechunk {
-                    let out = output
-                    result = decoder.feed(up.input.readPointer, available) { p, n in
-                        out.append(p, n)
-                        data += n
-                    }
-                } else {
-                    result = decoder.feed(up.input.readPointer, available) { _, n in data += n }
-                }
-                bodyBytesToClient += data
-                switch result {
-                case .needMore:
-                    if !dechunk && !relayToClient(up.input.readPointer, available) { return }
-                    up.input.consume(available)
-                    responseBody = .chunked(decoder)
-                case .done(let consumed):
-                    if !dechunk && !relayToClient(up.input.readPointer, consumed) { return }
-                    up.input.consume(consumed)
-                    responseBody = .none
-                case .invalid:
-                    // The client has a partial response already; it must see the connection fail.
-                    abortExchange("upstream sent an invalid chunk")
+                    if !dechunkToClient(up, decoder) { return }
+                } else if !relayChunksToClient(up, decoder) {
                     return
                 }
             case .untilClose:
                 if up.input.isEmpty { return }
                 let n = up.input.readableBytes
-                if !relayToClient(up.input.readPointer, n) { return }
-                up.input.consume(n)
-                bodyBytesToClient += n
+                guard let taken = relayToClient(up.input.readPointer, n, last: false) else { return }
+                up.input.consume(taken)
+                bodyBytesToClient += taken
+                if taken < n { return }
             }
         }
     }
 
-    /// Response body bytes for the client. To a client that stays connected they go out at once, from the
-    /// upstream's buffer and behind what is queued (the response head), and are copied only if the
-    /// socket does not take them; to one that is closed after this response they wait in the queue for
-    /// the flush that sends them together with the FIN. False when the client is gone (aborted).
+    /// Chunked bytes passed on as they are. The decoder only finds where the body ends; it is advanced
+    /// over exactly the bytes the client took. False when the pump should stop for now.
+    private func relayChunksToClient(_ up: UpstreamConnection, _ decoder: ChunkedDecoder) -> Bool {
+        let available = up.input.readableBytes
+        var ahead = decoder
+        var data = 0
+        var end = available
+        var finished = false
+        switch ahead.feed(up.input.readPointer, available, onData: { _, n in data += n }) {
+        case .needMore: break
+        case .done(let consumed): end = consumed; finished = true
+        case .invalid:
+            // The client has a partial response already; it must see the connection fail.
+            abortExchange("upstream sent an invalid chunk")
+            return false
+        }
+        guard let taken = relayToClient(up.input.readPointer, end, last: false) else { return false }
+        if taken == end {
+            bodyBytesToClient += data
+            responseBody = finished ? .none : .chunked(ahead)
+        } else {
+            // Part went out: the decoder moves over that part only, the rest waits for the client.
+            var partial = decoder
+            data = 0
+            _ = partial.feed(up.input.readPointer, taken, onData: { _, n in data += n })
+            bodyBytesToClient += data
+            responseBody = .chunked(partial)
+        }
+        up.input.consume(taken)
+        return taken == end
+    }
+
+    /// Chunked from the upstream, plain to an HTTP/1.0 client (closed at the end): the data is copied
+    /// out of its chunks into the client's queue.
+    private func dechunkToClient(_ up: UpstreamConnection, _ decoder: ChunkedDecoder) -> Bool {
+        var decoder = decoder
+        let out = output
+        var data = 0
+        let result = decoder.feed(up.input.readPointer, up.input.readableBytes) { p, n in
+            out.append(p, n)
+            data += n
+        }
+        bodyBytesToClient += data
+        switch result {
+        case .needMore:
+            up.input.consume(up.input.readableBytes)
+            responseBody = .chunked(decoder)
+        case .done(let consumed):
+            up.input.consume(consumed)
+            responseBody = .none
+        case .invalid:
+            abortExchange("upstream sent an invalid chunk")
+            return false
+        }
+        return true
+    }
+
+    /// Response body bytes for the client, from the upstream's buffer: they go out at once, behind what
+    /// is queued (the response head), and the count the socket took is returned. The last bytes for a
+    /// client that is closed after this response, when they are few, are queued instead, for the flush
+    /// that sends them together with the FIN. Nil when the client is gone (aborted).
     @inline(__always)
-    private func relayToClient(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Bool {
-        guard clientKeepAlive else {
+    private func relayToClient(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, last: Bool) -> Int? {
+        if !clientKeepAlive && last && output.pendingBytes + n <= Self.bodyWindow {
             output.append(p, n)
-            return true
+            return n
         }
         do {
-            _ = try output.flush(to: fd, then: p, n)
-            return true
+            let taken = try output.send(to: fd, queuedThen: p, n)
+            if taken < n && responseWindow > Self.bodyWindow {
+                // A slow reader: it gets the smallest window, and the buffer gives back what it grew by.
+                responseWindow = Self.bodyWindow
+                shrinkResponseBuffer = true
+            }
+            return taken
         } catch {
             abortExchange("client connection failed")
-            return false
+            return nil
         }
     }
 

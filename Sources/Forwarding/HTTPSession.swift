@@ -9,8 +9,13 @@ import NetCore
 final class HTTPSession: FDHandler, UpstreamClient {
     enum Phase { case idle, connecting, exchanging }
 
-    /// Relayed bytes waiting for a slow reader before we stop reading the fast writer.
+    /// Responses queued for a client (pipelining) before its requests are no longer read, and the
+    /// largest response head taken from an upstream.
     static let highWater = 64 * 1024
+    /// Body bytes held for a slow reader, each way, before the fast side is no longer read: one
+    /// upstream read's worth, as HAProxy's one 16 KB buffer per direction. A response body to a client
+    /// that takes every window whole is read in larger windows, up to `highWater`.
+    static let bodyWindow = 16 * 1024
 
     unowned(unsafe) let worker: ForwardingWorker
     var peer: sockaddr_storage
@@ -51,6 +56,13 @@ final class HTTPSession: FDHandler, UpstreamClient {
     var sentAnything = false
     var responseStarted = false
     var responseHeadDone = false
+    /// The response head did not fit in one body window: the upstream is read on, up to `highWater`.
+    var responseHeadIsLarge = false
+    /// How much of the response body is read from the upstream before it is passed on: it doubles
+    /// while the client takes each window whole, and falls back to `bodyWindow` (the buffer shrinking
+    /// once empty) when the client's socket fills.
+    var responseWindow = HTTPSession.bodyWindow
+    var shrinkResponseBuffer = false
     var responseBody = BodyProgress.none
     var dechunk = false
     /// Whether the upstream said its connection may be reused after this response.
@@ -92,7 +104,8 @@ final class HTTPSession: FDHandler, UpstreamClient {
 
     private func readClient() {
         // While a request body is being forwarded, only read as much as the upstream can take.
-        while input.readableBytes < 64 * 1024 {
+        let limit = phase == .exchanging && requestBody.isActive ? Self.bodyWindow : 64 * 1024
+        while input.readableBytes < limit {
             do {
                 switch try input.receive(from: fd, chunk: 16 * 1024) {
                 case .wouldBlock: return
@@ -170,19 +183,21 @@ final class HTTPSession: FDHandler, UpstreamClient {
         let loop = worker.loop
         let settings = worker.settings
         var events: UInt32 = 0
-        if !output.isEmpty { events |= Events.writable }
+        // A body piece the client's socket did not take waits in the upstream's buffer, not in `output`.
+        let clientFull = !output.isEmpty || (phase == .exchanging && output.blocked)
+        if clientFull { events |= Events.writable }
         // Read the client while idle, or while its body is being forwarded and the upstream keeps up.
         let bodyFlowing = phase == .exchanging && requestBody.isActive
         let wantRead = phase == .idle
             ? output.pendingBytes <= Self.highWater && !closeAfterFlush
-            : (bodyFlowing ? (upstream?.output.pendingBytes ?? 0) <= Self.highWater : input.readableBytes < 64 * 1024)
+            : (bodyFlowing ? (upstream?.output.pendingBytes ?? 0) < Self.bodyWindow : input.readableBytes < 64 * 1024)
         if wantRead && !peerClosed { events |= Events.readable | Events.readHangup }
         if events == 0 { events = Events.readHangup }
         // While an upstream answers a request without a body, a client not yet watched stays unwatched:
         // whatever it sends next (a pipelined request, its FIN) waits in the socket, and the first rearm
         // once idle registers it and hears it. A connection closed after one response never costs an
         // epoll_ctl.
-        let unwatchedWhileAnswering = phase != .idle && !requestBody.isActive && output.isEmpty && !registered
+        let unwatchedWhileAnswering = phase != .idle && !requestBody.isActive && !clientFull && !registered
         if !unwatchedWhileAnswering && !loop.setInterest(self, events: events) {
             abort()
             return
@@ -195,7 +210,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
             } else {
                 loop.setDeadline(self, loop.now &+ (worker.draining ? ShutdownGrace.nanos : settings.clientIdleTimeout.nanos))
             }
-        } else if !output.isEmpty {
+        } else if clientFull {
             // While an exchange runs the upstream side owns the clock; the client's only guards sending.
             loop.setDeadline(self, loop.now &+ settings.sendTimeout.nanos)
         } else {
@@ -204,7 +219,10 @@ final class HTTPSession: FDHandler, UpstreamClient {
         if let up = upstream, phase == .exchanging {
             var upEvents: UInt32 = 0
             if !up.output.isEmpty { upEvents |= Events.writable }
-            if output.pendingBytes <= Self.highWater { upEvents |= Events.readable | Events.readHangup }
+            let wantResponse = responseHeadDone
+                ? output.pendingBytes + up.input.readableBytes < responseWindow
+                : output.pendingBytes <= Self.highWater
+            if wantResponse { upEvents |= Events.readable | Events.readHangup }
             // The upstream's clock runs while we wait on it (to take the request, to answer, to send more of
             // its body) and starts again at every step, so a long body that keeps moving is never cut.
             // While the client is the slow reader the upstream is not to blame: the client's send clock

@@ -25,8 +25,9 @@ public final class OutputQueue {
     private var iov: UnsafeMutablePointer<iovec>
     private static let maxIOV = 32
     public private(set) var pendingBytes = 0
-    /// The last flush stopped short (the socket was full): sending more before it drains would only
-    /// meet EAGAIN.
+    /// The last send stopped short (the socket was full): sending more before it drains would only
+    /// meet EAGAIN. It stays set, with nothing queued, when the socket left part of a caller's bytes
+    /// (`send(to:queuedThen:)`): the caller then waits for the socket to be writable.
     public private(set) var blocked = false
     /// Bytes handed to the kernel over the queue's life (for logs and metrics).
     public private(set) var totalSent = 0
@@ -111,21 +112,19 @@ public final class OutputQueue {
         return .drained
     }
 
-    /// Sends what is queued and then `count` bytes at `bytes`, memory the caller owns (a body still in
-    /// the buffer it was received into), in one call; only what the socket does not take is copied into
-    /// the queue. A relay to a client that keeps up thus never copies a body, and its queue stays at
-    /// its first size instead of growing to hold whole responses. Not for a socket about to be closed:
-    /// it sends at once, without `flush(closing:)`'s wait for the FIN.
-    public func flush(to fd: Int32, then bytes: UnsafeRawPointer, _ count: Int) throws(SystemError) -> FlushResult {
+    /// Sends what is queued and then as much of `count` bytes at `bytes` as the socket takes, in one call,
+    /// and returns how many of the caller's bytes went out. What the socket does not take stays with the
+    /// caller: a relay to a slow reader holds one read's worth in its own buffer and reads no more until
+    /// that is gone, instead of piling copies up here (HAProxy's one buffer per direction).
+    public func send(to fd: Int32, queuedThen bytes: UnsafeRawPointer, _ count: Int) throws(SystemError) -> Int {
         seal()
-        guard !blocked, count > 0, segments.count - head < Self.maxIOV else {
-            append(bytes, count)
-            return blocked ? .wouldBlock : try flush(to: fd)
-        }
-        let (queued, total) = gather()
-        guard head + queued == segments.count else {   // a file is queued: it goes first, by sendfile
-            append(bytes, count)
-            return try flush(to: fd)
+        if count == 0 { return 0 }
+        var (queued, total) = gather()
+        if blocked || head + queued < segments.count || queued == Self.maxIOV {
+            // The queue cannot go out in the same call (a file first, or too many pieces), or the last
+            // flush found the socket full: send the queue on its own first.
+            if try flush(to: fd) == .wouldBlock { return 0 }
+            (queued, total) = (0, 0)
         }
         iov[queued] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes), iov_len: count)
         let r = try Posix.retrying("sendmsg") { () -> Int in
@@ -139,22 +138,15 @@ public final class OutputQueue {
         if case .processed(let n) = r { sent = n }
         if sent < total {
             advanceMemory(sent)
-            append(bytes, count)
-            seal()
             blocked = true
-            return .wouldBlock
+            return 0
         }
         advanceMemory(total)
+        reset()
         let own = sent - total
         totalSent += own
-        if own < count {
-            append(bytes + own, count - own)
-            seal()
-            blocked = true
-            return .wouldBlock
-        }
-        reset()
-        return .drained
+        blocked = own < count
+        return own
     }
 
     /// Fills `iov` with the memory segments from `head` up to the next file; returns their number and size.

@@ -40,12 +40,10 @@ import TestSupport
 
     @Test func clientThatPausesReading_stillGetsTheWholeBody() throws {
         // Larger than every socket buffer on the way, so the balancer must stop reading the upstream.
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pause-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
+        let site = try TempSite()
         let big = patternBytes(16 << 20, seed: 7)
-        try Data(big).write(to: root.appendingPathComponent("big.bin"))
-        let backend = try BackendProcess(root: root.path)
+        try site.write("big.bin", big)
+        let backend = try BackendProcess(root: site.path)
         let lb = try ForwarderProcess("balancer", ["--workers", "1", "--response-timeout", "300ms",
                                                    "--upstream", "127.0.0.1:\(backend.port)"])
         let client = try lb.client(timeout: 10)
