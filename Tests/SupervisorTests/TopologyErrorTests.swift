@@ -56,6 +56,21 @@ import Testing
         }
     }
 
+    /// `{{word}}` is how a literal `{word}` reaches a program; a shell's `${port}` is left to the shell.
+    @Test func doubledBraces_passALiteralWord_andOnlyRealPlaceholdersAreFilled() throws {
+        try TopologyTestFolder.with { folder in
+            let t = try folder.load(#"""
+            {"services": {"w": {"program": "/bin/sh", "args": ["-c", "echo {{hostname}} {{port}}"]}}}
+            """#)
+            #expect(t.services[0].args.count == 2)
+        }
+        let values = ["port": "9001", "instance": "2", "name": "w.2"]
+        #expect(ArgumentPlaceholders.fill("--port={port} {{port}} {{hostname}} ${port} {} {{}} {a,b}", values)
+                == "--port=9001 {port} {hostname} ${port} {} {{}} {a,b}")
+        #expect(ArgumentPlaceholders.fill("{name}{instance}{{x}}{port}", values) == "w.22{x}9001")
+        #expect(ArgumentPlaceholders.fill(#"print("{{0}}".format(1)) {"k": {"v": 1}}"#, values) == #"print("{{0}}".format(1)) {"k": {"v": 1}}"#)
+    }
+
     @Test func wrongType_namesExpectedAndActual() throws {
         try expectError(#"{"services": {"b": {"program": "backend", "root": "../www", "port": 9001, "instances": "1"}}}"#,
                         at: "services.b.instances", saying: [#"expected a whole number, got the string "1""#])

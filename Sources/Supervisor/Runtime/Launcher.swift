@@ -73,10 +73,8 @@ struct Launcher {
 
     /// Fills in the placeholders the topology loader lets through (`ArgumentPlaceholders.known`).
     private func substitute(_ text: String, _ instance: Instance) -> String {
-        let values = ["port": instance.port.map(String.init) ?? "", "instance": String(instance.slot), "name": instance.name]
-        var out = text
-        for name in ArgumentPlaceholders.known { out = out.replacingOccurrences(of: "{\(name)}", with: values[name] ?? "") }
-        return out
+        ArgumentPlaceholders.fill(text, ["port": instance.port.map(String.init) ?? "", "instance": String(instance.slot),
+                                         "name": instance.name])
     }
 
     func environment(for instance: Instance) -> [String] {
