@@ -60,6 +60,15 @@ import TestSupport
         let (exit2, out2) = try f.run(["scale", "nothing=2"])
         #expect(exit2 == .code(2))
         #expect(out2.joined().contains("no service 'nothing'"))
+        // The same when only the running supervisor can tell (the file was moved away since `up`).
+        try FileManager.default.moveItem(atPath: f.topologyPath, toPath: f.topologyPath + ".moved")
+        let (exit3, out3) = try f.run(["scale", "backend=4"])
+        #expect(exit3 == .code(2), "\(out3)")
+        #expect(out3.joined().contains("backend can run 1 to 3 instances, not 4"), "\(out3)")
+        let (exit4, out4) = try f.run(["stop", "nothing"])
+        #expect(exit4 == .code(2), "\(out4)")
+        #expect(out4.joined().contains("no service or instance 'nothing'"), "\(out4)")
+        try FileManager.default.moveItem(atPath: f.topologyPath + ".moved", toPath: f.topologyPath)
     }
 
     @Test func stopAndStart_takeAnInstanceOutAndBackIntoTheBalancer() throws {

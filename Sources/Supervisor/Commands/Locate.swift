@@ -40,9 +40,11 @@ enum Locate {
         throw RuntimeError("several topologies are running here (\(live.map(\.name).joined(separator: ", "))); name one, e.g. supervisor status topologies/\(live[0].name).json")
     }
 
-    /// A reply that says ok, or the error it carries as a runtime error.
+    /// A reply that says ok, or the error it carries: a usage error when the request was the mistake.
     static func check(_ reply: [String: Any]) throws -> [String: Any] {
         if reply["ok"] as? Bool == true { return reply }
-        throw RuntimeError(reply["error"] as? String ?? "the supervisor refused")
+        let message = reply["error"] as? String ?? "the supervisor refused"
+        if reply["usage"] as? Bool == true { throw UsageError(message) }
+        throw RuntimeError(message)
     }
 }

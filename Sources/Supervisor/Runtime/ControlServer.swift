@@ -35,7 +35,8 @@ final class ControlServer {
     /// Runs one command; `reply` may be called later (scale, stop and down wait for the work to finish).
     func handle(_ request: [String: Any], reply: @escaping ([String: Any]) -> Void) {
         let command = request["command"] as? String ?? ""
-        func fail(_ message: String) { reply(["ok": false, "error": message]) }
+        // "usage": the request names something the topology does not have; the client exits 2 for it.
+        func fail(_ message: String, usage: Bool = false) { reply(["ok": false, "error": message, "usage": usage]) }
         switch command {
         case "status", "ping":
             reply(status())
@@ -48,14 +49,14 @@ final class ControlServer {
             runner.scale(service, to: count) { result in
                 switch result {
                 case .success(let message): reply(["ok": true, "message": message])
-                case .failure(let error): fail(error.description)
+                case .failure(let error): fail(error.description, usage: error.callersMistake)
                 }
             }
         case "restart", "stop", "start":
             guard let name = request["name"] as? String else { return fail("\(command) needs a service or instance name") }
             let targets = runner.allInstances.filter { $0.name == name || $0.service.name == name }
             guard !targets.isEmpty else {
-                return fail("no service or instance '\(name)' (have: \(runner.allInstances.map(\.name).joined(separator: ", ")))")
+                return fail("no service or instance '\(name)' (have: \(runner.allInstances.map(\.name).joined(separator: ", ")))", usage: true)
             }
             perform(command, on: targets, reply: reply)
         case "reconfigure":

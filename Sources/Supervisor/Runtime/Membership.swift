@@ -74,11 +74,11 @@ extension TopologyRunner {
             done(result)
         }
         guard let service = topology.service(named: serviceName) else {
-            reply(.failure(RuntimeFailure("no service '\(serviceName)' in \(topology.name) (services: \(topology.services.map(\.name).joined(separator: ", ")))")))
+            reply(.failure(RuntimeFailure("no service '\(serviceName)' in \(topology.name) (services: \(topology.services.map(\.name).joined(separator: ", ")))", callersMistake: true)))
             return
         }
         guard count >= service.minInstances && count <= service.maxInstances else {
-            reply(.failure(RuntimeFailure("\(serviceName) can run \(service.minInstances) to \(service.maxInstances) instances, not \(count) (see its \"scale\" in \(topology.file))")))
+            reply(.failure(RuntimeFailure("\(serviceName) can run \(service.minInstances) to \(service.maxInstances) instances, not \(count) (see its \"scale\" in \(topology.file))", callersMistake: true)))
             return
         }
         // What scaling counts is the instances meant to serve: a stopped or failed one is not serving.

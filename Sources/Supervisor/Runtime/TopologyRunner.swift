@@ -429,5 +429,10 @@ final class TopologyRunner {
 /// A failure at run time that the user should read as is.
 struct RuntimeFailure: Error, CustomStringConvertible {
     let description: String
-    init(_ text: String) { description = text }
+    /// The request itself was wrong (a name or count the topology does not allow): the client exits 2.
+    let callersMistake: Bool
+    init(_ text: String, callersMistake: Bool = false) {
+        description = text
+        self.callersMistake = callersMistake
+    }
 }
