@@ -42,6 +42,7 @@ Examples:
 
 // `supervisor <command> --help`: that command's usage (the command comes first, as in git).
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments == [GroupGuard.command] { exit(GroupGuard.run()) }   // started by `up` itself, not by users
 if let command = arguments.first, let help = CommandHelp.usage(of: command), arguments.contains("--help") || arguments.contains("-h") {
     print(help)
     exit(0)

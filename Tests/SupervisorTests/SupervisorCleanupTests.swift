@@ -47,6 +47,28 @@ import TestSupport
         #expect(!isAlive(child), "the old generation's child \(child) still runs")
     }
 
+    /// `kill -9` of the supervisor: its direct children die with it (PR_SET_PDEATHSIG), and what they
+    /// started in their process groups is killed by the guard it left behind, so nothing holds a port.
+    @Test func supervisorKilled_takesWhatItsChildrenStartedWithIt() throws {
+        let port = try SupervisorFixture.freePorts(1)[0]
+        let json = """
+        {"services": {"wrapper": {"program": "/bin/sh", "port": \(port), "args": ["-c", "sleep 300 & echo child=$!; wait"]},
+                      "plain": {"program": "/bin/sh", "args": ["-c", "sleep 300 & echo other=$!; wait"]}}}
+        """
+        let f = try SupervisorFixture(topology: json)
+        let up = try f.start(waitFor: "other=")
+        _ = up.waitForLine { $0.contains("child=") }
+        let children = ["child=", "other="].compactMap { key in
+            up.output().first { $0.contains(key) }.flatMap { Int($0.split(separator: "=").last ?? "") }
+        }
+        #expect(children.count == 2)
+        up.signal(SIGKILL)
+        let deadline = Date().addingTimeInterval(5)
+        while children.contains(where: isAlive) && Date() < deadline { usleep(20_000) }
+        for child in children { #expect(!isAlive(child), "\(child) outlived the killed supervisor") }
+        Posix.close(try Socket.listen(on: .loopback(port: UInt16(port))))   // the next `up` can have the port
+    }
+
     @Test func commandGetsItsListeningSocketBlocking_asSystemdHandsItDown() throws {
         let port = try SupervisorFixture.freePorts(1)[0]
         let json = """

@@ -58,6 +58,7 @@ enum UpCommand {
         }
         let launcher = Launcher(topology: topology, runFolder: folder.path, programsFolder: programs)
         let runner = TopologyRunner(loop: loop, topology: topology, launcher: launcher, logs: logs)
+        runner.groupGuard = GroupGuard.start()
         let control: ControlServer
         do {
             control = try ControlServer(path: folder.controlSocket, loop: loop, runner: runner)

@@ -22,6 +22,8 @@ final class TopologyRunner {
     var onChange: (() -> Void)?
     /// Extra arguments replacing a service's own `args` (set by `reconfigure`, e.g. a backend's --model).
     var argumentOverrides: [String: [String]] = [:]
+    /// Told of every instance's process group, to kill them all should the supervisor be killed.
+    var groupGuard: GroupGuard?
     /// Services with a scale under way: a second one at the same time would count half-started instances.
     var scaling: Set<String> = []
 
@@ -129,6 +131,7 @@ final class TopologyRunner {
             return
         }
         instance.pid = launched.pid
+        groupGuard?.watch(launched.pid)
         instance.startedAt = loop.now
         instance.healthyAt = 0
         instance.startedWall = Clock.wallSeconds()
@@ -264,6 +267,7 @@ final class TopologyRunner {
         // with it, as a container's processes do when its main process ends; a restart must not find
         // the old generation still serving. The group cannot have a new leader yet: its id was this pid.
         kill(-pid, SIGKILL)
+        groupGuard?.forget(pid)
         logs.catchUp(name: instance.name)
         instance.pid = 0
         instance.lastExit = exit
