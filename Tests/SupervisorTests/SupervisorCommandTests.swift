@@ -42,6 +42,25 @@ import TestSupport
         #expect(typo.joined().contains("no service or instance 'bb'"), "\(typo)")
     }
 
+    /// `up` again, as with docker compose: an unchanged file is fine (exit 0, nothing restarted); an
+    /// edited one is refused with each service and setting that differs, and how to apply it.
+    @Test func upAgain_onTheSameFile_isFine_andOnAnEditedOne_saysWhatChanged() throws {
+        let json = #"{"services": {"web": {"program": "/bin/sh", "args": ["-c", "sleep 300"], "env": {"A": "1", "B": "2", "C": "3"}}}}"#
+        let f = try SupervisorFixture(topology: json)
+        _ = try f.start(waitFor: "web is healthy", timeout: 10)
+        let pid = try f.instance("web")?["pid"] as? Int
+        let (same, sameOut) = try f.run(["up", f.topologyPath])
+        #expect(same == .code(0), "\(sameOut)")
+        #expect(sameOut.joined().contains("already running here"), "\(sameOut)")
+        #expect(try f.instance("web")?["pid"] as? Int == pid)
+        try json.replacingOccurrences(of: "sleep 300", with: "sleep 301").replacingOccurrences(of: #""A": "1""#, with: #""A": "9""#)
+            .write(toFile: f.topologyPath, atomically: true, encoding: .utf8)
+        let (edited, editedOut) = try f.run(["up", f.topologyPath])
+        #expect(edited == .code(1), "\(editedOut)")
+        #expect(editedOut.joined().contains("has changed since: web (args, env)"), "\(editedOut)")
+        #expect(editedOut.joined().contains("supervisor down, then supervisor up"), "\(editedOut)")
+    }
+
     @Test func startupEvents_areShownAtOnce_whenNoChildPrintsAnything() throws {
         let f = try SupervisorFixture(topology: #"{"services": {"silent": {"program": "/bin/sh", "args": ["-c", "sleep 30"]}}}"#)
         _ = try f.start(waitFor: "silent is healthy", timeout: 10)

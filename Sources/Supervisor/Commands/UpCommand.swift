@@ -21,9 +21,7 @@ enum UpCommand {
         }
         let cwd = FileManager.default.currentDirectoryPath
         let folder = RunFolder(base: cwd, topology: topology.name)
-        if !daemon && folder.isLive() {
-            throw RuntimeError("\(topology.name) is already running here (see `supervisor status`; stop it with `supervisor down`)")
-        }
+        if !daemon && folder.isLive() { return try alreadyRunning(topology, folder: folder) }
         do {
             try TopologyLoader.checkPortsFree(topology)
         } catch {
@@ -32,6 +30,26 @@ enum UpCommand {
         try folder.create()
         if detach && !daemon { return try startInBackground(file: topology.file, folder: folder) }
         return try runInForeground(topology, folder: folder, daemon: daemon, color: !noColor && !daemon && LogMerger.shouldColor(fd: 1, environment: ProcessInfo.processInfo.environment))
+    }
+
+    /// `up` on a topology that runs here already: fine (exit 0) when the file still says what runs, as
+    /// docker compose leaves up-to-date containers be; otherwise what differs, and how to apply it.
+    private static func alreadyRunning(_ topology: Topology, folder: RunFolder) throws -> Int32 {
+        let status = try ControlClient(folder: folder).send(["command": "status"], timeoutMs: 5000)
+        let pid = status["pid"] as? Int ?? 0
+        let runningFile = status["file"] as? String ?? topology.file
+        let fromFile = runningFile == topology.file ? "" : ", started from \(runningFile)"
+        guard let running = status["definitions"] as? TopologyFingerprint.Services else {
+            throw RuntimeError("\(topology.name) is already running here (pid \(pid)\(fromFile)); stop it with `supervisor down` first")
+        }
+        let changed = TopologyFingerprint.differences(running: running, file: TopologyFingerprint.of(topology))
+        if changed.isEmpty {
+            print("\(topology.name) is already running here (pid \(pid)\(fromFile)) as \(topology.file) describes it: "
+                  + "`supervisor status` shows it, `supervisor logs -f` follows its log, `supervisor down` stops it")
+            return 0
+        }
+        throw RuntimeError("\(topology.name) is already running here (pid \(pid)\(fromFile)), and \(topology.file) has changed since: "
+                           + "\(changed.joined(separator: "; ")). To run the file as it is now: supervisor down, then supervisor up \(topology.file)")
     }
 
     private static func runInForeground(_ topology: Topology, folder: RunFolder, daemon: Bool, color: Bool) throws -> Int32 {

@@ -80,6 +80,7 @@ final class ControlServer {
         [
             "ok": true, "topology": runner.topology.name, "file": runner.topology.file, "pid": Int(getpid()),
             "instances": runner.allInstances.map { ControlProtocol.describe($0, now: loop.now) },
+            "definitions": TopologyFingerprint.of(runner.topology),
         ]
     }
 
