@@ -12,12 +12,8 @@ final class GroupGuard {
     static let command = "_group-guard"
 
     private let writeFD: Int32
-    let pid: pid_t
 
-    private init(writeFD: Int32, pid: pid_t) {
-        self.writeFD = writeFD
-        self.pid = pid
-    }
+    private init(writeFD: Int32) { self.writeFD = writeFD }
 
     /// Starts the guard; nil (and groups are only killed by a supervisor alive to do it) if it cannot start.
     static func start() -> GroupGuard? {
@@ -31,12 +27,12 @@ final class GroupGuard {
         // not killed with the supervisor: outliving it is the guard's job.
         request.newProcessGroup = true
         request.deathSignal = 0
-        guard let pid = try? Spawn.start(request) else {
+        guard (try? Spawn.start(request)) != nil else {
             Posix.close(pipe.write)
             return nil
         }
         try? Posix.setNonBlocking(pipe.write, true)   // a guard that died must never block the supervisor
-        return GroupGuard(writeFD: pipe.write, pid: pid)
+        return GroupGuard(writeFD: pipe.write)
     }
 
     func watch(_ group: pid_t) { tell("+\(group)\n") }
