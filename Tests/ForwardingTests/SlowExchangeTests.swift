@@ -52,6 +52,41 @@ import TestSupport
         #expect(try client.readResponse().body == big)
     }
 
+    /// Bodies without a length, to a client that stops reading for a while: chunked passed on as it is
+    /// (the relay stops part-way through a chunk and goes on from there), chunked unwrapped for an
+    /// HTTP/1.0 client, and close-delimited. Each arrives whole and in order.
+    @Test(arguments: ["chunked", "chunked-to-1.0", "close"])
+    func unframedBodies_reachAClientThatPauses_whole(kind: String) throws {
+        let body = patternBytes(16 << 20, seed: 11)   // more than the kernel buffers on the way hold
+        let upstream = try RawTCPServer { conn in
+            _ = readRequestHead(conn)
+            if kind == "close" {
+                try? conn.send("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                try? conn.send(body)
+                return   // the connection closes when the handler returns
+            }
+            try? conn.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            var at = 0
+            var size = 1
+            while at < body.count {   // chunks from 1 byte to ~100 KB, so chunk heads fall anywhere in a window
+                let n = min(size, body.count - at)
+                try? conn.send(Array(String(n, radix: 16).utf8) + [13, 10] + Array(body[at..<(at + n)]) + [13, 10], more: true)
+                at += n
+                size = size * 7 % 100_003 + 1
+            }
+            try? conn.send("0\r\n\r\n")
+            _ = conn.read(count: 1)
+        }
+        let lb = try ForwarderProcess("balancer", ["--workers", "1", "--health-interval", "0", "--upstream", "127.0.0.1:\(upstream.port)"])
+        let client = try lb.client(timeout: 20)
+        try client.send("GET /body HTTP/\(kind == "chunked-to-1.0" ? "1.0" : "1.1")\r\nHost: a\r\n\r\n")
+        usleep(500_000)   // every buffer on the way fills; the balancer must hold the rest back, not drop it
+        let r = try client.readResponse()
+        #expect(r.status == 200)
+        #expect(r.body.count == body.count)
+        #expect(r.body == body)
+    }
+
     @Test func oversizedResponseHead_gets502AtOnce() throws {
         let upstream = try RawTCPServer { conn in
             _ = readRequestHead(conn)
