@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -122,6 +123,8 @@ int cl_signalfd_read(int fd, int32_t *pid_out) {
 }
 
 int cl_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+
+int cl_malloc_trim(void) { return malloc_trim(0); }
 
 int cl_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 

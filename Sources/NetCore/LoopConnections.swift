@@ -9,6 +9,7 @@ public final class LoopConnections {
     private let spreader: ConnectionSpreader?
     private let table: ConnectionTable
     private var listener: Listener?
+    private var trim = IdleMemoryTrim()
 
     /// This is loop `index` of those sharing `spreader` (nil when the loop accepts alone).
     public init(loop: EventLoop, index: Int = 0, spreader: ConnectionSpreader? = nil) {
@@ -37,7 +38,10 @@ public final class LoopConnections {
     }
 
     public func add(_ connection: DrainableConnection) { table.add(connection) }
-    public func remove(_ connection: DrainableConnection) { table.remove(connection) }
+    public func remove(_ connection: DrainableConnection) {
+        table.remove(connection)
+        trim.connectionClosed(remaining: table.count, now: loop.now)
+    }
 
     /// Graceful stop: no more accepting, every connection asked to finish; `done` once none is left.
     public func drain(_ done: @escaping () -> Void) {

@@ -46,6 +46,8 @@ int cl_block_signals(const int *signals, int count);
 int cl_unblock_all_signals(void);
 
 int cl_set_pdeathsig(int sig);
+/// Gives the allocator's free pages back to the system (glibc malloc_trim(0)); 1 if any were.
+int cl_malloc_trim(void);
 int cl_set_thread_name(const char *name);
 int cl_close_range_from(unsigned int first);
 
