@@ -166,6 +166,7 @@ extension HTTPSession {
     private func attach(_ connection: UpstreamConnection) {
         connection.client = self
         upstream = connection
+        upstreamEOF = false
     }
 
     /// Lets go of the upstream connection and its in-flight count (the connection is not closed here).
@@ -280,13 +281,23 @@ extension HTTPSession {
 
     /// The upstream closed its side. Mid-body that ends a close-delimited response; before any response
     /// byte it is a failure that an idempotent request may be retried after.
-    private func upstreamClosed() {
+    func upstreamClosed() {
         guard let up = upstream else { return }
-        if responseHeadDone, case .untilClose = responseBody {
-            // Forward whatever is still buffered, then the response is complete.
-            pumpResponse()
-            if upstream === up { responseBody = .none; completeExchange(reusable: false) }
-            return
+        if responseHeadDone {
+            // Body bytes read before the EOF still go to the client: forward what the client takes now,
+            // and the rest once it takes that (`pumpResponse` comes back here when the buffer is empty).
+            // The upstream is not read or watched meanwhile: its EOF stays readable.
+            upstreamEOF = true
+            keepUpstream = false
+            if !up.input.isEmpty {
+                pumpResponse()
+                if closed || upstream !== up || !up.input.isEmpty { return }
+            }
+            if case .untilClose = responseBody {
+                responseBody = .none
+                completeExchange(reusable: false)
+                return
+            }
         }
         upstreamFailed(connectFailure: false)
     }

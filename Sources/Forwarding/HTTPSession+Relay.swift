@@ -96,6 +96,8 @@ extension HTTPSession {
             }
         }
         pumpResponseBody(up)
+        // The upstream closed after sending what the client has now taken whole: finish (or fail) it.
+        if upstreamEOF && !closed && upstream === up && up.input.isEmpty { upstreamClosed() }
     }
 
     /// An upstream answered with a head we cannot pass on: the client gets a 502 of our own instead.

@@ -64,6 +64,8 @@ final class HTTPSession: FDHandler, UpstreamClient {
     var responseWindow = HTTPSession.bodyWindow
     var shrinkResponseBuffer = false
     var responseBody = BodyProgress.none
+    /// The upstream closed its side while body bytes it sent still waited in its buffer for the client.
+    var upstreamEOF = false
     var dechunk = false
     /// Whether the upstream said its connection may be reused after this response.
     var keepUpstream = true
@@ -227,8 +229,10 @@ final class HTTPSession: FDHandler, UpstreamClient {
             // its body) and starts again at every step, so a long body that keeps moving is never cut.
             // While the client is the slow reader the upstream is not to blame: the client's send clock
             // governs instead.
+            // Once its EOF has been read it stays readable (level-triggered): watching that would spin.
+            if upstreamEOF { upEvents &= Events.writable }
             if upEvents == 0 {
-                upEvents = Events.readHangup
+                if !upstreamEOF { upEvents = Events.readHangup }
                 loop.cancelDeadline(up)
             } else {
                 loop.setDeadline(up, loop.now &+ settings.responseTimeout.nanos)

@@ -87,6 +87,57 @@ import TestSupport
         #expect(r.body == body)
     }
 
+    /// An upstream that sends its whole answer and closes: its EOF is read while the end of the body
+    /// still waits in the balancer for a client that reads slowly. That end must still reach the client
+    /// (close-delimited, and with a Content-Length from an upstream that says `Connection: close`).
+    @Test(arguments: ["close", "length"])
+    func upstreamClosingAfterItsBody_whileTheClientLags_losesNoBytes(kind: String) throws {
+        let body = patternBytes(8 << 20, seed: 13)   // more than the kernel buffers on the way hold
+        let upstream = try RawTCPServer { conn in
+            _ = readRequestHead(conn)
+            let length = kind == "length" ? "Content-Length: \(body.count)\r\n" : ""
+            try? conn.send("HTTP/1.1 200 OK\r\nConnection: close\r\n\(length)\r\n")
+            try? conn.send(body)
+        }
+        let lb = try ForwarderProcess("balancer", ["--workers", "1", "--health-interval", "0", "--upstream", "127.0.0.1:\(upstream.port)"])
+        // A small receive window (set before connecting) and a reader that lags keep the balancer's
+        // socket to the client full to the end, so the upstream's EOF is read before the last bytes go.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = lb.port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        let request = Array("GET /body HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        #expect(request.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == request.count)
+        usleep(300_000)
+        var got: [UInt8] = []
+        var piece = [UInt8](repeating: 0, count: 64 * 1024)
+        var bodyStart: Int?
+        while bodyStart == nil || got.count < bodyStart! + body.count {
+            let n = piece.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }   // closed (or reset) early
+            got.append(contentsOf: piece[0..<n])
+            if bodyStart == nil, let i = (0..<max(got.count - 3, 0)).first(where: { got[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) {
+                bodyStart = i + 4
+            }
+            usleep(1000)
+        }
+        #expect(bodyStart != nil)
+        let received = Array(got[min(bodyStart ?? 0, got.count)...])
+        #expect(received.count == body.count)
+        let whole = received == body
+        #expect(whole)
+    }
+
     @Test func oversizedResponseHead_gets502AtOnce() throws {
         let upstream = try RawTCPServer { conn in
             _ = readRequestHead(conn)
