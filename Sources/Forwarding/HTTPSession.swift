@@ -194,7 +194,9 @@ final class HTTPSession: FDHandler, UpstreamClient {
             ? output.pendingBytes <= Self.highWater && !closeAfterFlush
             : (bodyFlowing ? (upstream?.output.pendingBytes ?? 0) < Self.bodyWindow : input.readableBytes < 64 * 1024)
         if wantRead && !peerClosed { events |= Events.readable | Events.readHangup }
-        if events == 0 { events = Events.readHangup }
+        // Once the client has half-closed, its EOF stays readable (level-triggered): watching for it
+        // again would wake the loop without end while the upstream is waited on.
+        if events == 0 && !peerClosed { events = Events.readHangup }
         // While an upstream answers a request without a body, a client not yet watched stays unwatched:
         // whatever it sends next (a pipelined request, its FIN) waits in the socket, and the first rearm
         // once idle registers it and hears it. A connection closed after one response never costs an

@@ -138,6 +138,30 @@ import TestSupport
         #expect(whole)
     }
 
+    /// A client that half-closes after its request (shutdown(SHUT_WR), as `curl`-like tools and
+    /// HTTP/1.0 scripts do) while the upstream takes its time: the balancer waits without spinning.
+    @Test func halfClosedClient_waitingOnASlowUpstream_doesNotSpin() throws {
+        let upstream = try RawTCPServer { conn in
+            while true {
+                let head = readRequestHead(conn)
+                if head.isEmpty { return }
+                if head.hasPrefix("GET /slow ") { usleep(1_500_000) }
+                try? conn.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            }
+        }
+        let lb = try ForwarderProcess("balancer", ["--workers", "1", "--health-interval", "0", "--upstream", "127.0.0.1:\(upstream.port)"])
+        let client = try lb.client(timeout: 10)
+        #expect(try client.request("GET", "/first").status == 200)   // the connection is watched from now on
+        try client.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        client.shutdownWrite()
+        usleep(200_000)
+        let before = cpuTicks(lb.program.pid)
+        usleep(1_000_000)
+        let spent = cpuTicks(lb.program.pid) - before   // clock ticks, 100 a second
+        #expect(spent < 20, "the balancer used \(spent) ticks of CPU in 1 s while waiting")
+        #expect(try client.readResponse().text == "hello")
+    }
+
     @Test func oversizedResponseHead_gets502AtOnce() throws {
         let upstream = try RawTCPServer { conn in
             _ = readRequestHead(conn)
@@ -213,4 +237,12 @@ extension HTTPTestClient {
             out += chunk[0..<n]
         }
     }
+}
+
+/// User and system CPU time of a process so far, in clock ticks.
+private func cpuTicks(_ pid: pid_t) -> Int {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
 }
