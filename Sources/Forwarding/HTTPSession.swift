@@ -232,9 +232,10 @@ final class HTTPSession: FDHandler, UpstreamClient {
             // While the client is the slow reader the upstream is not to blame: the client's send clock
             // governs instead.
             // Once its EOF has been read it stays readable (level-triggered): watching that would spin.
+            // For the same reason nothing else is watched while the client holds things up: an EOF that
+            // arrives meanwhile waits in the socket until the window has room and the upstream is read.
             if upstreamEOF { upEvents &= Events.writable }
             if upEvents == 0 {
-                if !upstreamEOF { upEvents = Events.readHangup }
                 loop.cancelDeadline(up)
             } else {
                 loop.setDeadline(up, loop.now &+ settings.responseTimeout.nanos)
