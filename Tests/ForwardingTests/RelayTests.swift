@@ -25,7 +25,7 @@ import TestSupport
         setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, 4)
         try client.send("GET /pdf/nfc.pdf HTTP/1.1\r\nHost: a\r\n\r\n")
         usleep(300_000)   // reading nothing yet: the balancer must stop reading the backend, not buffer 400 KB
-        let rss = try residentKB(lb.program.pid)
+        let rss = try ProcessStat.residentKB(lb.program.pid)
         #expect(rss < 64 * 1024, "balancer RSS \(rss) KB while holding a slow download")
         #expect(try client.readResponse().body == (try wwwFile("pdf/nfc.pdf")))
     }
@@ -54,7 +54,7 @@ import TestSupport
         let backend = try BackendProcess(root: site.path)
         let lb = try ForwarderProcess("balancer", ["--workers", "1", "--upstream", "127.0.0.1:\(backend.port)"])
         #expect(try lb.client().request("GET", "/robots.txt").status == 404)
-        let before = try residentKB(lb.program.pid)
+        let before = try ProcessStat.residentKB(lb.program.pid)
         let count = 150
         var clients: [HTTPTestClient] = []
         for _ in 0..<count {
@@ -67,7 +67,7 @@ import TestSupport
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             usleep(200_000)
-            let now = try residentKB(lb.program.pid) - before
+            let now = try ProcessStat.residentKB(lb.program.pid) - before
             if now == grown && now > 0 { break }
             grown = now
         }
@@ -79,15 +79,9 @@ import TestSupport
         let back = Date().addingTimeInterval(10)
         while Date() < back && left > grown / 4 {
             usleep(100_000)
-            left = try residentKB(lb.program.pid) - before
+            left = try ProcessStat.residentKB(lb.program.pid) - before
         }
         #expect(left <= grown / 4, "still \(left) KB above the start once the \(count) clients closed (\(grown) KB at most)")
-    }
-
-    func residentKB(_ pid: pid_t) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 
     @Test func keepAliveAndPipelining_workThroughTheBalancer() throws {

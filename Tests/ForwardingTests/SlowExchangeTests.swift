@@ -155,9 +155,9 @@ import TestSupport
         try client.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
         client.shutdownWrite()
         usleep(200_000)
-        let before = cpuTicks(lb.program.pid)
+        let before = ProcessStat.cpuTicks(lb.program.pid)
         usleep(1_000_000)
-        let spent = cpuTicks(lb.program.pid) - before   // clock ticks, 100 a second
+        let spent = ProcessStat.cpuTicks(lb.program.pid) - before   // clock ticks, 100 a second
         #expect(spent < 20, "the balancer used \(spent) ticks of CPU in 1 s while waiting")
         #expect(try client.readResponse().text == "hello")
     }
@@ -237,12 +237,4 @@ extension HTTPTestClient {
             out += chunk[0..<n]
         }
     }
-}
-
-/// User and system CPU time of a process so far, in clock ticks.
-private func cpuTicks(_ pid: pid_t) -> Int {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
 }

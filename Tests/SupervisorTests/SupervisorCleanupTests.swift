@@ -43,8 +43,8 @@ import TestSupport
         kill(pid_t(wrapper), SIGKILL)
         #expect(up.waitForLine { $0.contains("restarting wrapper now") } != nil)
         let deadline = Date().addingTimeInterval(5)
-        while isAlive(child) && Date() < deadline { usleep(20_000) }
-        #expect(!isAlive(child), "the old generation's child \(child) still runs")
+        while ProcessStat.isRunning(child) && Date() < deadline { usleep(20_000) }
+        #expect(!ProcessStat.isRunning(child), "the old generation's child \(child) still runs")
     }
 
     /// `kill -9` of the supervisor: its direct children die with it (PR_SET_PDEATHSIG), and what they
@@ -64,8 +64,8 @@ import TestSupport
         #expect(children.count == 2)
         up.signal(SIGKILL)
         let deadline = Date().addingTimeInterval(5)
-        while children.contains(where: isAlive) && Date() < deadline { usleep(20_000) }
-        for child in children { #expect(!isAlive(child), "\(child) outlived the killed supervisor") }
+        while children.contains(where: ProcessStat.isRunning) && Date() < deadline { usleep(20_000) }
+        for child in children { #expect(!ProcessStat.isRunning(child), "\(child) outlived the killed supervisor") }
         Posix.close(try Socket.listen(on: .loopback(port: UInt16(port))))   // the next `up` can have the port
     }
 
@@ -100,12 +100,5 @@ import TestSupport
                 said[who, default: 0] -= 1
             }
         }
-    }
-
-    /// Running and not a zombie: a reparented child may linger unreaped in a container without an init.
-    private func isAlive(_ pid: Int) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        return !stat[stat.index(after: close)...].hasPrefix(" Z")
     }
 }
