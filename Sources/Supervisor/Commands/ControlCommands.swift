@@ -33,9 +33,7 @@ enum ControlCommands {
         guard let service = topology.service(named: name) else {
             throw UsageError("no service '\(name)' in \(topology.file)\(Suggestion.hint(for: name, in: names)) (services: \(names.joined(separator: ", ")))")
         }
-        guard (service.minInstances...service.maxInstances).contains(count) else {
-            throw UsageError("\(name) can run \(service.minInstances) to \(service.maxInstances) instances, not \(count) (see its \"scale\" in \(topology.file))")
-        }
+        if let refusal = service.scaleRefusal(count, file: topology.file) { throw UsageError(refusal) }
     }
 
     static func instanceCommand(_ command: String, _ args: inout Arguments) throws -> Int32 {

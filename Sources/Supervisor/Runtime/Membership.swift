@@ -77,8 +77,8 @@ extension TopologyRunner {
             reply(.failure(RuntimeFailure("no service '\(serviceName)' in \(topology.name) (services: \(topology.services.map(\.name).joined(separator: ", ")))", callersMistake: true)))
             return
         }
-        guard count >= service.minInstances && count <= service.maxInstances else {
-            reply(.failure(RuntimeFailure("\(serviceName) can run \(service.minInstances) to \(service.maxInstances) instances, not \(count) (see its \"scale\" in \(topology.file))", callersMistake: true)))
+        if let refusal = service.scaleRefusal(count, file: topology.file) {
+            reply(.failure(RuntimeFailure(refusal, callersMistake: true)))
             return
         }
         // What scaling counts is the instances meant to serve: a stopped or failed one is not serving.

@@ -24,4 +24,10 @@ extension Service {
         guard let firstPort else { return [] }
         return Array(firstPort..<firstPort + maxInstances)
     }
+
+    /// Why `count` instances are refused (outside the "scale" range of `file`), or nil if they are not.
+    func scaleRefusal(_ count: Int, file: String) -> String? {
+        (minInstances...maxInstances).contains(count) ? nil
+            : "\(name) can run \(minInstances) to \(maxInstances) instances, not \(count) (see its \"scale\" in \(file))"
+    }
 }
