@@ -6,8 +6,8 @@ import NetCore
 /// and keeps the connection for the next one. All of its state is touched only by its loop.
 final class BackendConnection: FDHandler, DrainableConnection {
     private unowned(unsafe) let worker: BackendWorker
-    private let input = ByteBuffer(capacity: 4096)
-    private let output = OutputQueue(capacity: 4096)
+    private let input: ByteBuffer
+    private let output: OutputQueue
     private var parser: HTTPRequestParser
     private var peer: sockaddr_storage
     private var discard = BodyDiscard()
@@ -35,6 +35,9 @@ final class BackendConnection: FDHandler, DrainableConnection {
     init(fd: Int32, peer: UnsafePointer<sockaddr_storage>, worker: BackendWorker) {
         self.worker = worker
         self.peer = peer.pointee
+        // Buffers take storage from the worker's pool only while the connection is busy.
+        input = ByteBuffer(capacity: 4096, pool: worker.bufferPool)
+        output = OutputQueue(capacity: 4096, pool: worker.bufferPool)
         parser = HTTPRequestParser(limits: worker.limits)
         requestStartedAt = worker.loop.now
         super.init(fd: fd)
@@ -205,6 +208,11 @@ final class BackendConnection: FDHandler, DrainableConnection {
             loop.setDeadline(self, requestStartedAt &+ settings.headerTimeout.nanos)
         } else {
             loop.setDeadline(self, loop.now &+ (worker.draining ? ShutdownGrace.nanos : settings.keepAliveTimeout.nanos))
+        }
+        // Waiting for a request, a connection holds no buffer memory (see `BufferPool`).
+        if input.isEmpty {
+            input.park(in: worker.bufferPool)
+            output.park(in: worker.bufferPool)
         }
     }
 

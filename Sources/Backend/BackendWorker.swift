@@ -5,6 +5,8 @@ import NetCore
 /// One event loop's share of the server: its listener, its connections, its responder and log buffer.
 final class BackendWorker: LoopWorker {
     let loop: EventLoop
+    /// Buffer storage that connections waiting for a request park and busy ones take.
+    let bufferPool = BufferPool()
     let responder: StaticResponder
     let log: LogSink?
     let settings: ServerSettings

@@ -15,6 +15,8 @@ final class ForwardingWorker: LoopWorker {
     var rng: FastRandom
     private(set) lazy var connectionPool = ConnectionPool(worker: self)
     private(set) lazy var relayPool = RelayPool()
+    /// Buffer storage that idle client and upstream connections park and busy ones take.
+    let bufferPool = BufferPool()
     /// Per route: the snapshot of its pool this worker routes with (replaced when the pool changes).
     private var routeSnapshots: [PoolSnapshot]
     private let sessions: LoopConnections

@@ -19,8 +19,8 @@ final class HTTPSession: FDHandler, UpstreamClient {
 
     unowned(unsafe) let worker: ForwardingWorker
     var peer: sockaddr_storage
-    let input = ByteBuffer(capacity: 8192)
-    let output = OutputQueue(capacity: 8192)
+    let input: ByteBuffer
+    let output: OutputQueue
     var parser: HTTPRequestParser
     var responseParser = HTTPResponseParser()
     var phase = Phase.idle
@@ -51,7 +51,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
     /// The largest body kept for a replay (nginx buffers request bodies; we stream all but small ones).
     static let replayableBodyLimit = 16 * 1024
     /// The rewritten request head, kept until the response starts so it can be replayed on retry.
-    let requestHead = ByteBuffer(capacity: 1024)
+    let requestHead: ByteBuffer
     /// Whether any request byte reached an upstream socket on the current attempt.
     var sentAnything = false
     var responseStarted = false
@@ -72,13 +72,19 @@ final class HTTPSession: FDHandler, UpstreamClient {
     var status = 0
     var bodyBytesToClient = 0
     var exchangeStartedAt: UInt64 = 0
-    let logLine = ByteBuffer(capacity: 256)
+    let logLine: ByteBuffer
     /// Health checks passing through are not logged (see `HTTPRequestHead.isHealthProbe`).
     var quietExchange = false
 
     init(fd: Int32, peer: UnsafePointer<sockaddr_storage>, worker: ForwardingWorker) {
         self.worker = worker
         self.peer = peer.pointee
+        // Buffers take storage from the worker's pool only while the connection is busy.
+        let pool = worker.bufferPool
+        input = ByteBuffer(capacity: 8192, pool: pool)
+        output = OutputQueue(capacity: 8192, pool: pool)
+        requestHead = ByteBuffer(capacity: 1024, pool: pool)
+        logLine = ByteBuffer(capacity: 256, pool: pool)
         parser = HTTPRequestParser()
         requestStartedAt = worker.loop.now
         super.init(fd: fd)
@@ -214,6 +220,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
             } else {
                 loop.setDeadline(self, loop.now &+ (worker.draining ? ShutdownGrace.nanos : settings.clientIdleTimeout.nanos))
             }
+            if input.isEmpty && output.isEmpty { parkBuffers() }
         } else if clientFull {
             // While an exchange runs the upstream side owns the clock; the client's only guards sending.
             loop.setDeadline(self, loop.now &+ settings.sendTimeout.nanos)
@@ -242,6 +249,16 @@ final class HTTPSession: FDHandler, UpstreamClient {
             }
             if !up.setInterest(upEvents) { upstreamFailed(connectFailure: false) }
         }
+    }
+
+    /// Between requests a keep-alive client holds no buffer memory: its buffers go back to the worker's
+    /// pool until its next request arrives.
+    private func parkBuffers() {
+        let pool = worker.bufferPool
+        input.park(in: pool)
+        output.park(in: pool)
+        requestHead.park(in: pool)
+        logLine.park(in: pool)
     }
 
     override func timerFired(now: UInt64) {

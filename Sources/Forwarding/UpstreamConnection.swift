@@ -12,8 +12,8 @@ protocol UpstreamClient: AnyObject {
 final class UpstreamConnection: FDHandler {
     unowned(unsafe) let worker: ForwardingWorker
     let upstream: Upstream
-    let input = ByteBuffer(capacity: 16 * 1024)
-    let output = OutputQueue(capacity: 4096)
+    let input: ByteBuffer
+    let output: OutputQueue
     var connecting = false
     /// Requests already completed on this connection: >0 means it came from the pool.
     var served = 0
@@ -25,6 +25,8 @@ final class UpstreamConnection: FDHandler {
     init(fd: Int32, upstream: Upstream, worker: ForwardingWorker) {
         self.worker = worker
         self.upstream = upstream
+        input = ByteBuffer(capacity: 16 * 1024, pool: worker.bufferPool)
+        output = OutputQueue(capacity: 4096, pool: worker.bufferPool)
         super.init(fd: fd)
     }
 

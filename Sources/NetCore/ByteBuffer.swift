@@ -2,23 +2,63 @@ import Glibc
 
 /// A growable byte buffer with a read and a write index, owned by one connection on one loop.
 /// Bytes between `readerIndex` and `writerIndex` are readable; the space after `writerIndex` is where reads
-/// land. One allocation for the life of the connection unless a request needs more room.
+/// land. One allocation for the life of the connection unless a request needs more room, or, for a
+/// connection that parks its buffers while idle (`park(in:)`), one block from its loop's pool while busy.
 public final class ByteBuffer {
     public private(set) var base: UnsafeMutablePointer<UInt8>
+    /// 0 while parked.
     public private(set) var capacity: Int
     public var readerIndex = 0
     public var writerIndex = 0
     /// False for buffers whose offsets are remembered elsewhere (an output queue's segments): growing
     /// then reallocates but never moves bytes to a new offset.
     public let allowsCompaction: Bool
+    /// The size the buffer starts with, and takes again when it leaves its pool.
+    private let initialCapacity: Int
+    /// Where a parked buffer's storage went, and where it takes storage from again.
+    private var pool: BufferPool?
+    /// What a parked buffer points at: nothing is ever read from or written to it.
+    nonisolated(unsafe) private static let parkedBase = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
 
-    public init(capacity: Int, allowsCompaction: Bool = true) {
+    /// With `pool`, the buffer starts parked there: it takes its storage when first written to, so a
+    /// connection that never gets busy never holds any.
+    public init(capacity: Int, allowsCompaction: Bool = true, pool: BufferPool? = nil) {
         self.allowsCompaction = allowsCompaction
-        self.capacity = max(capacity, 16)
-        base = .allocate(capacity: self.capacity)
+        initialCapacity = max(capacity, 16)
+        self.pool = pool
+        if pool != nil {
+            self.capacity = 0
+            base = Self.parkedBase
+        } else {
+            self.capacity = initialCapacity
+            base = .allocate(capacity: initialCapacity)
+        }
     }
 
-    deinit { base.deallocate() }
+    deinit { if capacity > 0 { base.deallocate() } }
+
+    /// Whether the buffer holds no storage (parked in a pool) until bytes are written to it.
+    @inline(__always) public var isParked: Bool { capacity == 0 }
+
+    /// Gives the storage of an empty buffer to `pool`; the next write or receive takes storage back.
+    /// A no-op while bytes are readable or when already parked.
+    @inline(__always)
+    public func park(in pool: BufferPool) {
+        guard readerIndex == writerIndex, capacity > 0 else { return }
+        pool.give(base, capacity: capacity)
+        base = Self.parkedBase
+        capacity = 0
+        readerIndex = 0
+        writerIndex = 0
+        if self.pool !== pool { self.pool = pool }
+    }
+
+    /// Storage for a parked buffer: at least `n` bytes, and at least what it started with.
+    private func unpark(atLeast n: Int) {
+        let want = max(n, initialCapacity)
+        if let pool { (base, capacity) = pool.take(atLeast: want) }
+        else { base = .allocate(capacity: want); capacity = want }
+    }
 
     @inline(__always) public var readableBytes: Int { writerIndex - readerIndex }
     @inline(__always) public var writableBytes: Int { capacity - writerIndex }
@@ -57,6 +97,10 @@ public final class ByteBuffer {
     /// Makes room for at least `n` more bytes after `writerIndex`, compacting first, then growing.
     public func reserve(_ n: Int) {
         if writableBytes >= n { return }
+        if capacity == 0 {
+            unpark(atLeast: n)
+            return
+        }
         if allowsCompaction {
             compact()
             if writableBytes >= n { return }
@@ -150,7 +194,9 @@ public final class ByteBuffer {
     /// Receives from socket `fd` into the free space, growing by `chunk` when full. Returns bytes read, 0 at EOF.
     @inline(__always)
     public func receive(from fd: Int32, chunk: Int) throws(SystemError) -> IOResult {
-        if writableBytes < 512 { reserve(chunk) }
+        if writableBytes < 512 {
+            if capacity == 0 { unpark(atLeast: 0) } else { reserve(chunk) }
+        }
         let r = try Posix.receive(fd, base + writerIndex, capacity - writerIndex)
         if case .processed(let n) = r { writerIndex += n }
         return r

@@ -22,7 +22,6 @@ public final class OutputQueue {
     private var head = 0
     /// Where the bytes not yet claimed by a `.buffered` segment start.
     private var sealed = 0
-    private var iov: UnsafeMutablePointer<iovec>
     private static let maxIOV = 32
     public private(set) var pendingBytes = 0
     /// The last send stopped short (the socket was full): sending more before it drains would only
@@ -32,13 +31,11 @@ public final class OutputQueue {
     /// Bytes handed to the kernel over the queue's life (for logs and metrics).
     public private(set) var totalSent = 0
 
-    public init(capacity: Int = 4096) {
-        buffer = ByteBuffer(capacity: capacity, allowsCompaction: false)
-        iov = .allocate(capacity: Self.maxIOV)
+    /// With `pool`, the buffer starts parked there (see `ByteBuffer.init(capacity:allowsCompaction:pool:)`).
+    public init(capacity: Int = 4096, pool: BufferPool? = nil) {
+        buffer = ByteBuffer(capacity: capacity, allowsCompaction: false, pool: pool)
         segments.reserveCapacity(8)
     }
-
-    deinit { iov.deallocate() }
 
     public var isEmpty: Bool { pendingBytes == 0 && buffer.writerIndex == sealed }
 
@@ -73,6 +70,22 @@ public final class OutputQueue {
     /// sends them together with the FIN in one segment.
     public func flush(to fd: Int32, closing: Bool = false) throws(SystemError) -> FlushResult {
         seal()
+        if head == segments.count {
+            reset()
+            return .drained
+        }
+        return try withIOVectors { iov throws(SystemError) in try flush(to: fd, closing: closing, iov: iov) }
+    }
+
+    /// The gather list for one send, on the stack: a queue keeps no memory for it between sends.
+    @inline(__always)
+    private func withIOVectors<R>(_ body: (UnsafeMutablePointer<iovec>) throws(SystemError) -> R) throws(SystemError) -> R {
+        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOV) { buffer throws(SystemError) in
+            try body(buffer.baseAddress!)
+        }
+    }
+
+    private func flush(to fd: Int32, closing: Bool, iov: UnsafeMutablePointer<iovec>) throws(SystemError) -> FlushResult {
         while head < segments.count {
             if case .file(let file, let offset, let count) = segments[head] {
                 var off = offset
@@ -85,7 +98,7 @@ public final class OutputQueue {
                 }
                 continue
             }
-            let (count, total) = gather()
+            let (count, total) = gather(into: iov)
             // More is coming when a file follows: let the kernel fill packets (no half-empty segment).
             let flags = CL_MSG_NOSIGNAL | ((closing || head + count < segments.count) ? CL_MSG_MORE : 0)
             let r = try Posix.retrying("sendmsg") { () -> Int in
@@ -119,11 +132,16 @@ public final class OutputQueue {
     public func send(to fd: Int32, queuedThen bytes: UnsafeRawPointer, _ count: Int) throws(SystemError) -> Int {
         seal()
         if count == 0 { return 0 }
-        var (queued, total) = gather()
+        return try withIOVectors { iov throws(SystemError) in try send(to: fd, queuedThen: bytes, count, iov: iov) }
+    }
+
+    private func send(to fd: Int32, queuedThen bytes: UnsafeRawPointer, _ count: Int,
+                      iov: UnsafeMutablePointer<iovec>) throws(SystemError) -> Int {
+        var (queued, total) = gather(into: iov)
         if blocked || head + queued < segments.count || queued == Self.maxIOV {
             // The queue cannot go out in the same call (a file first, or too many pieces), or the last
             // flush found the socket full: send the queue on its own first.
-            if try flush(to: fd) == .wouldBlock { return 0 }
+            if try flush(to: fd, closing: false, iov: iov) == .wouldBlock { return 0 }
             (queued, total) = (0, 0)
         }
         iov[queued] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes), iov_len: count)
@@ -151,7 +169,7 @@ public final class OutputQueue {
 
     /// Fills `iov` with the memory segments from `head` up to the next file; returns their number and size.
     @inline(__always)
-    private func gather() -> (Int, Int) {
+    private func gather(into iov: UnsafeMutablePointer<iovec>) -> (Int, Int) {
         var n = 0
         var total = 0
         var start = readStart()
@@ -241,6 +259,17 @@ public final class OutputQueue {
     public func append(_ p: UnsafeRawPointer, _ n: Int) {
         if buffer.readerIndex > 32 * 1024 && buffer.readerIndex * 2 > buffer.capacity { compact() }
         buffer.append(p, n)
+    }
+
+    /// Gives the buffer's storage to `pool` while nothing is queued (an idle connection); the next
+    /// write takes storage back. Leaves `blocked` as it is.
+    public func park(in pool: BufferPool) {
+        guard pendingBytes == 0, buffer.writerIndex == sealed else { return }
+        segments.removeAll(keepingCapacity: true)
+        head = 0
+        sealed = 0
+        buffer.clear()
+        buffer.park(in: pool)
     }
 
     /// Forgets everything (after a full flush, or when the connection is abandoned).
