@@ -116,9 +116,11 @@ extension HTTPSession {
     /// reader costs one buffer, not a pile of copies.
     private func pumpResponseBody(_ up: UpstreamConnection) {
         defer {
-            if shrinkResponseBuffer && up.input.isEmpty {
-                shrinkResponseBuffer = false
-                up.input.shrinkIfIdle(to: Self.bodyWindow)
+            if shrinkResponseBuffer {
+                // What the client has yet to take moves to the smallest block that holds it, and the
+                // buffer is back to one window once that has gone.
+                up.input.shrink(toFit: Self.bodyWindow)
+                if up.input.capacity <= Self.bodyWindow { shrinkResponseBuffer = false }
             }
         }
         while output.pendingBytes < Self.bodyWindow {

@@ -59,8 +59,8 @@ final class HTTPSession: FDHandler, UpstreamClient {
     /// The response head did not fit in one body window: the upstream is read on, up to `highWater`.
     var responseHeadIsLarge = false
     /// How much of the response body is read from the upstream before it is passed on: it doubles
-    /// while the client takes each window whole, and falls back to `bodyWindow` (the buffer shrinking
-    /// once empty) when the client's socket fills.
+    /// while the client takes each window whole, and falls back to `bodyWindow` when the client's
+    /// socket fills, the buffer shrinking to what the client has yet to take.
     var responseWindow = HTTPSession.bodyWindow
     var shrinkResponseBuffer = false
     var responseBody = BodyProgress.none
@@ -190,6 +190,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
     func rearm() {
         let loop = worker.loop
         let settings = worker.settings
+        parkBuffers()
         var events: UInt32 = 0
         // A body piece the client's socket did not take waits in the upstream's buffer, not in `output`.
         let clientFull = !output.isEmpty || (phase == .exchanging && output.blocked)
@@ -220,7 +221,6 @@ final class HTTPSession: FDHandler, UpstreamClient {
             } else {
                 loop.setDeadline(self, loop.now &+ (worker.draining ? ShutdownGrace.nanos : settings.clientIdleTimeout.nanos))
             }
-            if input.isEmpty && output.isEmpty { parkBuffers() }
         } else if clientFull {
             // While an exchange runs the upstream side owns the clock; the client's only guards sending.
             loop.setDeadline(self, loop.now &+ settings.sendTimeout.nanos)
@@ -251,8 +251,9 @@ final class HTTPSession: FDHandler, UpstreamClient {
         }
     }
 
-    /// Between requests a keep-alive client holds no buffer memory: its buffers go back to the worker's
-    /// pool until its next request arrives.
+    /// While the session waits, its empty buffers go back to the worker's pool: a keep-alive client
+    /// between requests holds none, and a slow reader only the body window it is being fed from.
+    @inline(__always)
     private func parkBuffers() {
         let pool = worker.bufferPool
         input.park(in: pool)

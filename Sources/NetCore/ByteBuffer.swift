@@ -114,6 +114,24 @@ public final class ByteBuffer {
         capacity = newCapacity
     }
 
+    /// Moves the readable bytes into the smallest block holding them and at least `minimum` bytes (a
+    /// power-of-two multiple of it), when that is smaller than the current one: a relay whose reader
+    /// stalled keeps only what it has yet to pass on. Never moves a buffer that does not allow compaction.
+    public func shrink(toFit minimum: Int) {
+        guard allowsCompaction, capacity > minimum else { return }
+        let n = readableBytes
+        var target = minimum
+        while target < n { target *= 2 }
+        guard target < capacity else { return }
+        let (newBase, newCapacity) = pool?.take(atLeast: target) ?? (.allocate(capacity: target), target)
+        if n > 0 { newBase.update(from: base + readerIndex, count: n) }
+        if let pool { pool.give(base, capacity: capacity) } else { base.deallocate() }
+        base = newBase
+        capacity = newCapacity
+        readerIndex = 0
+        writerIndex = n
+    }
+
     /// Shrinks back to `capacity` bytes when idle, so one large request does not pin memory forever.
     public func shrinkIfIdle(to target: Int) {
         guard isEmpty, capacity > target else { return }

@@ -53,6 +53,27 @@ import Testing
         #expect(large.capacity == 1 << 20)
     }
 
+    @Test func shrinkToFit_keepsTheUnreadBytes_inTheSmallestBlockThatHoldsThem() {
+        let buffer = ByteBuffer(capacity: 64 * 1024)
+        let bytes = (0..<60_000).map { UInt8($0 % 251) }
+        buffer.append(bytes)
+        buffer.consume(40_000)
+        buffer.shrink(toFit: 16 * 1024)
+        #expect(buffer.capacity == 32 * 1024)
+        #expect(buffer.bytes == Array(bytes[40_000...]))
+        buffer.consume(buffer.readableBytes)
+        buffer.shrink(toFit: 16 * 1024)
+        #expect(buffer.capacity == 16 * 1024)
+        buffer.append("still usable")
+        #expect(buffer.string == "still usable")
+
+        let queued = ByteBuffer(capacity: 64 * 1024, allowsCompaction: false)
+        queued.append(bytes)
+        queued.consume(50_000)
+        queued.shrink(toFit: 16 * 1024)
+        #expect(queued.capacity == 64 * 1024, "offsets into it are remembered elsewhere: it never moves")
+    }
+
     @Test func aParkedBuffer_receivesFromASocket() throws {
         var fds: [Int32] = [0, 0]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
