@@ -15,7 +15,8 @@ final class ForwardingWorker: LoopWorker {
     var rng: FastRandom
     private(set) lazy var connectionPool = ConnectionPool(worker: self)
     private(set) lazy var relayPool = RelayPool()
-    /// Buffer storage that idle client and upstream connections park and busy ones take.
+    /// Buffer storage that client sessions park while they wait, and that busy sessions and upstream
+    /// connections take.
     let bufferPool = BufferPool()
     /// Per route: the snapshot of its pool this worker routes with (replaced when the pool changes).
     private var routeSnapshots: [PoolSnapshot]
