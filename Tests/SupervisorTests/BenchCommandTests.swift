@@ -8,6 +8,26 @@ import TestSupport
 @testable import Supervisor
 
 @Suite struct BenchCommandTests {
+    /// A bench run that starts the topology and finds part of it failing says so, and takes down what it
+    /// started: `up --detach` leaves a half-started topology running, the bench must not.
+    @Test func aTopologyThatFailsToStart_isTakenDownAgain() throws {
+        let t = try SupervisorFixture.lb5(backends: 1, maxBackends: 2)
+        let broken = t.json.replacingOccurrences(
+            of: #""program": "balancer","#,
+            with: #""program": "balancer", "args": ["--no-such-option"], "restart": {"max_retries": 1, "backoff": "50ms"},"#)
+        #expect(broken != t.json)
+        let f = try SupervisorFixture(topology: broken)
+        let (exit, lines) = try f.run(["bench", f.topologyPath, "--backends", "1", "--concurrency", "1",
+                                       "--requests", "10", "--warmup", "0", "--out", "\(f.folder)/results"], timeout: 60)
+        #expect(exit == .code(1), "\(lines.suffix(20))")
+        let text = lines.joined(separator: "\n")
+        #expect(text.contains("could not start the topology") && text.contains("balancer failed"), "\(text)")
+        #expect(text.contains("bench: stopped what had started of topology"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: "\(f.folder)/.run/topology/control.sock"),
+                "the half-started topology is still running")
+        #expect(try f.run(["status"]).0 != .code(0), "status still finds a running supervisor")
+    }
+
     @Test func tinyRun_printsRows_andWritesTablesAndWellFormedCharts() throws {
         let t = try SupervisorFixture.lb5(backends: 1, maxBackends: 2)
         let f = try SupervisorFixture(topology: t.json)

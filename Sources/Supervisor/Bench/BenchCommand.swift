@@ -24,7 +24,17 @@ enum BenchCommand {
         var startedHere = false
         if !folder.isLive() {
             FileHandle.standardError.write(Data("bench: starting \(topology.name) (supervisor up \(options.file) --detach)\n".utf8))
-            try startDetached(options.file)
+            do {
+                try startDetached(options.file)
+            } catch {
+                // A start that failed half-way (a service never healthy) leaves the rest running: the
+                // run that started it takes it down again.
+                if folder.isLive() {
+                    stopTopology(folder)
+                    FileHandle.standardError.write(Data("bench: stopped what had started of \(topology.name)\n".utf8))
+                }
+                throw error
+            }
             startedHere = true
         }
         let control = ControlClient(folder: folder)
@@ -32,9 +42,7 @@ enum BenchCommand {
         let originalCount = (status["instances"] as? [[String: Any]] ?? []).filter { $0["service"] as? String == runner.backendService.name }.count
         defer {
             if startedHere {
-                _ = try? control.send(["command": "down"])
-                let deadline = Date().addingTimeInterval(60)
-                while FileManager.default.fileExists(atPath: folder.controlSocket) && Date() < deadline { usleep(50_000) }
+                stopTopology(folder)
             } else {
                 runner.restore(count: originalCount)
             }
@@ -51,6 +59,13 @@ enum BenchCommand {
         for f in files { print("  \(f)") }
         if let before { print("\n" + BenchReport.compare(run, with: before)) }
         return 0
+    }
+
+    /// `supervisor down` for a topology this run started, waiting (up to a minute) until it has gone.
+    private static func stopTopology(_ folder: RunFolder) {
+        _ = try? ControlClient(folder: folder).send(["command": "down"])
+        let deadline = Date().addingTimeInterval(60)
+        while FileManager.default.fileExists(atPath: folder.controlSocket) && Date() < deadline { usleep(50_000) }
     }
 
     /// Starts the topology in the background and waits until it is healthy.
