@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         // Test helpers: start the built programs, speak HTTP to them over real sockets.
         .target(name: "TestSupport", dependencies: ["NetCore", "HTTPCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "NetCore"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -38,7 +38,7 @@ final class BackendConnection: FDHandler, DrainableConnection {
         // Buffers take storage from the worker's pool only while the connection is busy.
         input = ByteBuffer(capacity: 4096, pool: worker.bufferPool)
         output = OutputQueue(capacity: 4096, pool: worker.bufferPool)
-        parser = HTTPRequestParser(limits: worker.limits)
+        parser = HTTPRequestParser(limits: worker.limits, headerLists: worker.headerLists)
         requestStartedAt = worker.loop.now
         super.init(fd: fd)
     }
@@ -209,10 +209,11 @@ final class BackendConnection: FDHandler, DrainableConnection {
         } else {
             loop.setDeadline(self, loop.now &+ (worker.draining ? ShutdownGrace.nanos : settings.keepAliveTimeout.nanos))
         }
-        // Waiting for a request, a connection holds no buffer memory (see `BufferPool`).
+        // Waiting for a request, a connection holds no buffers and no header list (see `BufferPool`).
         if input.isEmpty {
             input.park(in: worker.bufferPool)
             output.park(in: worker.bufferPool)
+            parser.releaseStorage()
         }
     }
 

@@ -7,6 +7,8 @@ final class BackendWorker: LoopWorker {
     let loop: EventLoop
     /// Buffer storage that connections waiting for a request park and busy ones take.
     let bufferPool = BufferPool()
+    /// Header lists for the connections' parsers, lent the same way.
+    let headerLists = SpareLists<HeaderField>(capacity: 16)
     let responder: StaticResponder
     let log: LogSink?
     let settings: ServerSettings

@@ -18,6 +18,8 @@ final class ForwardingWorker: LoopWorker {
     /// Buffer storage that client sessions park while they wait, and that busy sessions and upstream
     /// connections take.
     let bufferPool = BufferPool()
+    /// Header lists for the sessions' parsers, lent the same way.
+    let headerLists = SpareLists<HeaderField>(capacity: 16)
     /// Per route: the snapshot of its pool this worker routes with (replaced when the pool changes).
     private var routeSnapshots: [PoolSnapshot]
     private let sessions: LoopConnections

@@ -22,7 +22,7 @@ final class HTTPSession: FDHandler, UpstreamClient {
     let input: ByteBuffer
     let output: OutputQueue
     var parser: HTTPRequestParser
-    var responseParser = HTTPResponseParser()
+    var responseParser: HTTPResponseParser
     var phase = Phase.idle
     var slot = -1
     var closed = false
@@ -85,7 +85,8 @@ final class HTTPSession: FDHandler, UpstreamClient {
         output = OutputQueue(capacity: 8192, pool: pool)
         requestHead = ByteBuffer(capacity: 1024, pool: pool)
         logLine = ByteBuffer(capacity: 256, pool: pool)
-        parser = HTTPRequestParser()
+        parser = HTTPRequestParser(headerLists: worker.headerLists)
+        responseParser = HTTPResponseParser(headerLists: worker.headerLists)
         requestStartedAt = worker.loop.now
         super.init(fd: fd)
     }
@@ -251,8 +252,9 @@ final class HTTPSession: FDHandler, UpstreamClient {
         }
     }
 
-    /// While the session waits, its empty buffers go back to the worker's pool: a keep-alive client
-    /// between requests holds none, and a slow reader only the body window it is being fed from.
+    /// While the session waits, its empty buffers go back to the worker's pool, and between requests its
+    /// header lists too: a keep-alive client between requests holds none, and a slow reader only the
+    /// body window it is being fed from.
     @inline(__always)
     private func parkBuffers() {
         let pool = worker.bufferPool
@@ -260,6 +262,10 @@ final class HTTPSession: FDHandler, UpstreamClient {
         output.park(in: pool)
         requestHead.park(in: pool)
         logLine.park(in: pool)
+        if phase == .idle && input.isEmpty {
+            parser.releaseStorage()
+            responseParser.releaseStorage()
+        }
     }
 
     override func timerFired(now: UInt64) {

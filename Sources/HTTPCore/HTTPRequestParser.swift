@@ -1,7 +1,8 @@
+import NetCore
 /// An incremental HTTP/1.1 request-head parser over raw bytes (RFC 9112), strict where the RFC says a
 /// message is invalid. Feed it the unconsumed bytes each time more arrive; it remembers how far it has
 /// scanned, so a head that trickles in byte by byte is not rescanned from the start.
-public struct HTTPRequestParser: Sendable {
+public struct HTTPRequestParser {
     public enum Result: Equatable, Sendable {
         case needMore
         /// A whole head was parsed into `head`; its bytes end at `head.length`.
@@ -17,9 +18,21 @@ public struct HTTPRequestParser: Sendable {
     /// which has no header section to wait for) is answered at once.
     private var lineChecked = false
 
-    public init(limits: HTTPLimits = .default) {
+    /// Where the header list comes from and goes back to between messages (`releaseStorage`); without
+    /// one the parser keeps its own list for life.
+    public let headerLists: SpareLists<HeaderField>?
+
+    public init(limits: HTTPLimits = .default, headerLists: SpareLists<HeaderField>? = nil) {
         self.limits = limits
-        head.headers.reserveCapacity(16)
+        self.headerLists = headerLists
+        if headerLists == nil { head.headers.reserveCapacity(16) }
+    }
+
+    /// Gives the header list back to `headerLists` while no head is being parsed (an idle connection);
+    /// the next head takes one again.
+    @inline(__always)
+    public mutating func releaseStorage() {
+        headerLists?.give(&head.headers)
     }
 
     /// Forgets the partial scan; call after a complete head has been consumed from the buffer.
@@ -71,7 +84,8 @@ public struct HTTPRequestParser: Sendable {
             return .invalid(HTTPParseError(.headersTooLarge, "request header section too large"))
         }
 
-        head.headers.removeAll(keepingCapacity: true)
+        if head.headers.capacity == 0, let headerLists { head.headers = headerLists.take() }
+        else { head.headers.removeAll(keepingCapacity: true) }
         head.length = end
         if let error = parseRequestLine(p, begin, firstLineEnd) { return .invalid(error) }
         if let error = FieldLines.parse(p, from: firstLineEnd + 1, end: end, maxCount: limits.maxHeaderCount,

@@ -1,3 +1,4 @@
+import NetCore
 /// How a response body is delimited (RFC 9112 §6.3).
 public enum ResponseFraming: Equatable, Sendable {
     case none
@@ -25,7 +26,7 @@ public struct HTTPResponseHead: Sendable {
 
 /// Parses response heads from upstreams. Strict on framing: a response whose length cannot be known
 /// for certain is refused (the proxy answers 502) rather than guessed.
-public struct HTTPResponseParser: Sendable {
+public struct HTTPResponseParser {
     public enum Result: Equatable, Sendable {
         case needMore
         case complete
@@ -37,9 +38,21 @@ public struct HTTPResponseParser: Sendable {
     private var scanned = 0
     private var firstLineEnd = -1
 
-    public init(limits: HTTPLimits = HTTPLimits(maxRequestLine: 8192, maxHeadSize: 65536, maxHeaderCount: 200)) {
+    /// Where the header list comes from and goes back to between messages (`releaseStorage`); without
+    /// one the parser keeps its own list for life.
+    public let headerLists: SpareLists<HeaderField>?
+
+    public init(limits: HTTPLimits = HTTPLimits(maxRequestLine: 8192, maxHeadSize: 65536, maxHeaderCount: 200), headerLists: SpareLists<HeaderField>? = nil) {
         self.limits = limits
-        head.headers.reserveCapacity(16)
+        self.headerLists = headerLists
+        if headerLists == nil { head.headers.reserveCapacity(16) }
+    }
+
+    /// Gives the header list back to `headerLists` while no head is being parsed (an idle connection);
+    /// the next head takes one again.
+    @inline(__always)
+    public mutating func releaseStorage() {
+        headerLists?.give(&head.headers)
     }
 
     public mutating func reset() {
@@ -57,7 +70,8 @@ public struct HTTPResponseParser: Sendable {
             return .needMore
         }
         if end > limits.maxHeadSize { return .invalid(HTTPParseError(.badGateway, "upstream response head too large")) }
-        head.headers.removeAll(keepingCapacity: true)
+        if head.headers.capacity == 0, let headerLists { head.headers = headerLists.take() }
+        else { head.headers.removeAll(keepingCapacity: true) }
         head.length = end
         if let e = parseStatusLine(p, firstLineEnd) { return .invalid(e) }
         if let e = FieldLines.parse(p, from: firstLineEnd + 1, end: end, maxCount: limits.maxHeaderCount, into: &head.headers) {

@@ -13,6 +13,8 @@ public final class BufferPool {
     /// Bytes held in `free`.
     public private(set) var keptBytes = 0
     public let limit: Int
+    /// Output queues' segment lists, lent the same way.
+    let segmentLists = SpareLists<OutputQueue.Segment>(capacity: 8)
 
     public init(limit: Int = 2 << 20) {
         self.limit = limit

@@ -10,7 +10,7 @@ public final class OutputQueue {
         case wouldBlock
     }
 
-    private enum Segment {
+    enum Segment {
         /// Bytes of `buffer` up to this writer index.
         case buffered(end: Int)
         case blob(Blob, offset: Int, count: Int)
@@ -32,9 +32,13 @@ public final class OutputQueue {
     public private(set) var totalSent = 0
 
     /// With `pool`, the buffer starts parked there (see `ByteBuffer.init(capacity:allowsCompaction:pool:)`).
+    /// Where the segment list comes from while the queue is busy (with `pool`), or nil.
+    private let pool: BufferPool?
+
     public init(capacity: Int = 4096, pool: BufferPool? = nil) {
         buffer = ByteBuffer(capacity: capacity, allowsCompaction: false, pool: pool)
-        segments.reserveCapacity(8)
+        self.pool = pool
+        if pool == nil { segments.reserveCapacity(8) }
     }
 
     public var isEmpty: Bool { pendingBytes == 0 && buffer.writerIndex == sealed }
@@ -45,23 +49,30 @@ public final class OutputQueue {
         let end = buffer.writerIndex
         if end > sealed {
             pendingBytes += end - sealed
-            segments.append(.buffered(end: end))
+            appendSegment(.buffered(end: end))
             sealed = end
         }
+    }
+
+    /// A parked queue has no segment list: the first segment takes one from the pool.
+    @inline(__always)
+    private func appendSegment(_ segment: Segment) {
+        if segments.capacity == 0, let pool { segments = pool.segmentLists.take() }
+        segments.append(segment)
     }
 
     public func enqueue(_ blob: Blob, offset: Int = 0, count: Int? = nil) {
         seal()
         let n = count ?? (blob.count - offset)
         if n <= 0 { return }
-        segments.append(.blob(blob, offset: offset, count: n))
+        appendSegment(.blob(blob, offset: offset, count: n))
         pendingBytes += n
     }
 
     public func enqueue(file: OpenFile, offset: Int, count: Int) {
         seal()
         if count <= 0 { return }
-        segments.append(.file(file, offset: offset, count: count))
+        appendSegment(.file(file, offset: offset, count: count))
         pendingBytes += count
     }
 
@@ -265,7 +276,7 @@ public final class OutputQueue {
     /// write takes storage back. Leaves `blocked` as it is.
     public func park(in pool: BufferPool) {
         guard pendingBytes == 0, buffer.writerIndex == sealed else { return }
-        segments.removeAll(keepingCapacity: true)
+        pool.segmentLists.give(&segments)
         head = 0
         sealed = 0
         buffer.clear()

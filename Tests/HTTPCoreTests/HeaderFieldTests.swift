@@ -1,5 +1,6 @@
 import Testing
 @testable import HTTPCore
+import NetCore
 
 @Suite struct HeaderFieldTests {
     @Test func headers_keepOrderAndDuplicates_withValuesTrimmed() {
@@ -67,5 +68,31 @@ import Testing
         #expect(rejection("GET / HTTP/1.1\r\nHost: a\r\n" + many + "\r\n") == 431)
         let fine = (0..<98).map { "X-\($0): v\r\n" }.joined()
         #expect(isComplete("GET / HTTP/1.1\r\nHost: a\r\n" + fine + "\r\n"))
+    }
+}
+
+@Suite struct ParserStorageTests {
+    /// An idle connection's parser gives its header list back; the next head takes one and is parsed
+    /// whole, and the list goes round without a new allocation.
+    @Test func aParserThatGaveItsListBack_parsesTheNextHeadWhole() {
+        let lists = SpareLists<HeaderField>(capacity: 16)
+        var parser = HTTPRequestParser(headerLists: lists)
+        #expect(parser.head.headers.capacity == 0, "no list until a head is parsed")
+        let first = Array("GET /a HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n".utf8)
+        #expect(first.withUnsafeBytes { parser.parse($0) } == .complete)
+        #expect(parser.head.headers.count == 2)
+        parser.reset()
+        parser.releaseStorage()
+        #expect(parser.head.headers.capacity == 0)
+        let second = Array("GET /b HTTP/1.1\r\nHost: y\r\nA: 1\r\nB: 2\r\n\r\n".utf8)
+        #expect(second.withUnsafeBytes { parser.parse($0) } == .complete)
+        #expect(parser.head.headerPairs(second).map(\.0) == ["Host", "A", "B"])
+
+        var response = HTTPResponseParser(headerLists: lists)
+        let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX: y\r\n\r\nok".utf8)
+        #expect(answer.withUnsafeBytes { response.parse($0, requestMethod: .get) } == .complete)
+        #expect(response.head.headers.count == 2)
+        response.releaseStorage()
+        #expect(response.head.headers.isEmpty && response.head.headers.capacity == 0)
     }
 }
