@@ -1,7 +1,7 @@
 /// Storage blocks for connection buffers, reused on one loop, so that a connection holds buffer memory
 /// only while bytes are in flight. A connection that goes idle parks its empty buffers here (see
 /// `ByteBuffer.park(in:)`), as nginx and HAProxy free theirs between requests: an idle keep-alive client
-/// then costs the backend ~1.4 KB and the balancer ~3 KB, not 8 KB buffers each way. The next connection
+/// then costs the backend ~0.8 KB and the balancer ~2.2 KB, not 8 KB buffers each way. The next connection
 /// with bytes to hold takes a block back without a malloc.
 ///
 /// Blocks are kept by size, powers of two from 256 bytes to 16 KB, up to `limit` bytes in all; anything
