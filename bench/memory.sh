@@ -14,6 +14,7 @@
 #   SLOW=300     slow readers: each asks for a 32 MB file, reads 1000 bytes and stops (4 KB receive
 #                buffer), so the server holds whatever it buffers for a reader that does not read
 #
+# TCP mode (balancer --mode tcp against HAProxy mode tcp) is measured with idle clients too.
 # Every server gets one worker (our --workers 1, HAProxy nbthread 1, nginx worker_processes 1) and a
 # fresh start for every measurement; the figure is its resident memory (VmRSS; nginx: master and
 # worker summed) once all the clients wait, less what it had before the first one, per client
@@ -69,22 +70,26 @@ start_server() {   # KIND PORT
         backend)
             spawn "$dir/log" "$SCRATCH/release/backend" --port "$port" --host 127.0.0.1 --root "$SITE" --workers 1 --quiet
             ;;
-        balancer)
-            spawn "$dir/log" "$SCRATCH/release/balancer" --port "$port" --workers 1 --quiet --upstream "127.0.0.1:$UPSTREAM_PORT"
+        balancer | balancer-tcp)
+            local mode=http
+            [[ $kind == balancer-tcp ]] && mode=tcp
+            spawn "$dir/log" "$SCRATCH/release/balancer" --port "$port" --mode "$mode" --workers 1 --quiet --upstream "127.0.0.1:$UPSTREAM_PORT"
             ;;
         proxy)
             spawn "$dir/log" "$SCRATCH/release/proxy" --port "$port" --workers 1 --quiet --default "127.0.0.1:$UPSTREAM_PORT"
             ;;
-        haproxy)
+        haproxy | haproxy-tcp)
+            local mode=http http_lines="    option http-keep-alive
+    option forwardfor
+    http-reuse always" check_line="    option httpchk GET /healthz"
+            [[ $kind == haproxy-tcp ]] && mode=tcp http_lines="" check_line=""
             cat >"$dir/haproxy.cfg" <<EOF
 global
     maxconn $HAPROXY_MAXCONN
     nbthread 1
 defaults
-    mode http
-    option http-keep-alive
-    option forwardfor
-    http-reuse always
+    mode $mode
+$http_lines
     timeout connect 3s
     timeout client 60s
     timeout server 60s
@@ -92,7 +97,7 @@ frontend fe
     bind 127.0.0.1:$port
     default_backend be
 backend be
-    option httpchk GET /healthz
+$check_line
     server u 127.0.0.1:$UPSTREAM_PORT check inter 1s fall 2 rise 2
 EOF
             spawn "$dir/log" "$HAPROXY_BIN" -db -f "$dir/haproxy.cfg"
@@ -193,6 +198,7 @@ main() {
     compare idle backend nginx backend
     compare idle balancer haproxy balancer
     compare idle proxy nginx-proxy proxy
+    compare idle "balancer --mode tcp" haproxy-tcp balancer-tcp
     compare slow balancer haproxy balancer
     compare slow proxy nginx-proxy proxy
     stop_pids "$UPSTREAM_PID"
