@@ -1,4 +1,5 @@
 import NetCore
+
 /// An incremental HTTP/1.1 request-head parser over raw bytes (RFC 9112), strict where the RFC says a
 /// message is invalid. Feed it the unconsumed bytes each time more arrive; it remembers how far it has
 /// scanned, so a head that trickles in byte by byte is not rescanned from the start.
@@ -84,8 +85,7 @@ public struct HTTPRequestParser {
             return .invalid(HTTPParseError(.headersTooLarge, "request header section too large"))
         }
 
-        if head.headers.capacity == 0, let headerLists { head.headers = headerLists.take() }
-        else { head.headers.removeAll(keepingCapacity: true) }
+        head.headers.startHead(from: headerLists)
         head.length = end
         if let error = parseRequestLine(p, begin, firstLineEnd) { return .invalid(error) }
         if let error = FieldLines.parse(p, from: firstLineEnd + 1, end: end, maxCount: limits.maxHeaderCount,

@@ -1,4 +1,5 @@
 import NetCore
+
 /// How a response body is delimited (RFC 9112 §6.3).
 public enum ResponseFraming: Equatable, Sendable {
     case none
@@ -70,8 +71,7 @@ public struct HTTPResponseParser {
             return .needMore
         }
         if end > limits.maxHeadSize { return .invalid(HTTPParseError(.badGateway, "upstream response head too large")) }
-        if head.headers.capacity == 0, let headerLists { head.headers = headerLists.take() }
-        else { head.headers.removeAll(keepingCapacity: true) }
+        head.headers.startHead(from: headerLists)
         head.length = end
         if let e = parseStatusLine(p, firstLineEnd) { return .invalid(e) }
         if let e = FieldLines.parse(p, from: firstLineEnd + 1, end: end, maxCount: limits.maxHeaderCount, into: &head.headers) {

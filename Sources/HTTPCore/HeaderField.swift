@@ -1,3 +1,5 @@
+import NetCore
+
 /// A run of bytes inside a parsed message, as offsets from the start of the buffer given to the parser.
 public struct ByteSpan: Equatable, Sendable {
     public var start: Int32
@@ -99,4 +101,13 @@ public struct HeaderField: Sendable, Equatable {
     public var name: ByteSpan
     public var value: ByteSpan
     public var known: KnownHeader
+}
+
+extension Array where Element == HeaderField {
+    /// Empties the list for the next head: its own storage is kept, or, when it gave its storage back
+    /// between messages, a list comes from `lists` (one allocation-free hand-over on a busy loop).
+    @inline(__always)
+    mutating func startHead(from lists: SpareLists<HeaderField>?) {
+        if capacity == 0, let lists { self = lists.take() } else { removeAll(keepingCapacity: true) }
+    }
 }
