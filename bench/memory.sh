@@ -120,12 +120,10 @@ EOF
                 fi
                 echo "}"
             } >"$dir/nginx.conf"
-            spawn "$dir/logs/stdout.log" "$NGINX_BIN" -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf"
+            launch_nginx "$kind" "$dir" "$url"   # waits until it answers
             ;;
     esac
-    local logf="$dir/log"
-    [[ $kind == nginx* ]] && logf="$dir/logs/error.log"
-    wait_ready "$kind" "$SPAWNED_PID" "$url" "$logf" || die "$kind did not start"
+    [[ $kind == nginx* ]] || wait_ready "$kind" "$SPAWNED_PID" "$url" "$dir/log" || die "$kind did not start"
     SERVER_PIDS="$SPAWNED_PID $(pgrep -P "$SPAWNED_PID" | paste -sd' ' || true)"
 }
 

@@ -134,11 +134,7 @@ public final class ByteBuffer {
 
     /// Shrinks back to `capacity` bytes when idle, so one large request does not pin memory forever.
     public func shrinkIfIdle(to target: Int) {
-        guard isEmpty, capacity > target else { return }
-        base.deallocate()
-        base = .allocate(capacity: target)
-        capacity = target
-        clear()
+        if isEmpty { shrink(toFit: target) }
     }
 
     @inline(__always)

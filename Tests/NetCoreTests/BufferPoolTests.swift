@@ -3,6 +3,12 @@ import Testing
 @testable import NetCore
 
 @Suite struct BufferPoolTests {
+    func connectedPair() -> [Int32] {
+        var fds: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        return fds
+    }
+
     @Test func aParkedBuffer_holdsNoStorage_andTakesItBackWhenWrittenTo() {
         let pool = BufferPool()
         let buffer = ByteBuffer(capacity: 8192, pool: pool)
@@ -75,8 +81,7 @@ import Testing
     }
 
     @Test func aParkedBuffer_receivesFromASocket() throws {
-        var fds: [Int32] = [0, 0]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let fds = connectedPair()
         defer { close(fds[0]); close(fds[1]) }
         let pool = BufferPool()
         let input = ByteBuffer(capacity: 4096, pool: pool)
@@ -86,8 +91,7 @@ import Testing
     }
 
     @Test func aParkedOutputQueue_sendsWhatIsWrittenNext() throws {
-        var fds: [Int32] = [0, 0]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let fds = connectedPair()
         defer { close(fds[0]); close(fds[1]) }
         let pool = BufferPool()
         let q = OutputQueue(capacity: 8192, pool: pool)
