@@ -29,6 +29,9 @@ enum CommandHelp {
             and prints the merged log until Ctrl-C (or SIGTERM), then stops everything in reverse order.
               --detach     run in the background; return once everything is healthy
               --no-color   no colours in the merged log (also NO_COLOR, or when not on a terminal)
+            When the topology already runs here, an unchanged file leaves it be; an edited one is applied
+            to it: changed services are recreated one instance at a time, new ones started, removed ones
+            drained and stopped, and the rest left alone.
             """
         case "status", "ps": return """
             Usage: supervisor status [FILE] [--json]

@@ -32,10 +32,12 @@ enum UpCommand {
         return try runInForeground(topology, folder: folder, daemon: daemon, color: !noColor && !daemon && LogMerger.shouldColor(fd: 1, environment: ProcessInfo.processInfo.environment))
     }
 
-    /// `up` on a topology that runs here already: fine (exit 0) when the file still says what runs, as
-    /// docker compose leaves up-to-date containers be; otherwise what differs, and how to apply it.
+    /// `up` on a topology that runs here already, as docker compose does it: an unchanged file leaves
+    /// everything be (exit 0); an edited one is applied to the running topology (TopologyApply), and
+    /// each service changed is listed.
     private static func alreadyRunning(_ topology: Topology, folder: RunFolder) throws -> Int32 {
-        let status = try ControlClient(folder: folder).send(["command": "status"], timeoutMs: 5000)
+        let control = ControlClient(folder: folder)
+        let status = try control.send(["command": "status"], timeoutMs: 5000)
         let pid = status["pid"] as? Int ?? 0
         let runningFile = status["file"] as? String ?? topology.file
         let fromFile = runningFile == topology.file ? "" : ", started from \(runningFile)"
@@ -48,8 +50,13 @@ enum UpCommand {
                   + "`supervisor status` shows it, `supervisor logs -f` follows its log, `supervisor down` stops it")
             return 0
         }
-        throw RuntimeError("\(topology.name) is already running here (pid \(pid)\(fromFile)), and \(topology.file) has changed since: "
-                           + "\(changed.joined(separator: "; ")). To run the file as it is now: supervisor down, then supervisor up \(topology.file)")
+        print("\(topology.name) is running here (pid \(pid)\(fromFile)); applying \(topology.file): \(changed.joined(separator: "; "))")
+        // Long enough for every service of a big file to be recreated and pass its checks.
+        let reply = try Locate.check(control.send(["command": "apply", "file": topology.file], timeoutMs: 30 * 60_000))
+        if let message = reply["message"] as? String, !message.isEmpty { print(message) }
+        RunTopology.record(topology, in: folder)
+        print("\(topology.name) now runs as \(topology.file) describes it")
+        return 0
     }
 
     private static func runInForeground(_ topology: Topology, folder: RunFolder, daemon: Bool, color: Bool) throws -> Int32 {

@@ -3,7 +3,7 @@ import Glibc
 import NetCore
 
 /// Serves the control socket in the run folder, on the supervisor's loop: `status`, `scale`, `restart`,
-/// `stop`, `start`, `down` and `wait` from the other `supervisor` commands.
+/// `stop`, `start`, `down` and `wait` from the other `supervisor` commands, `apply` from `up`.
 final class ControlServer {
     private let loop: EventLoop
     private unowned let runner: TopologyRunner
@@ -46,6 +46,7 @@ final class ControlServer {
             guard let service = request["service"] as? String, let count = request["count"] as? Int else {
                 return fail("scale needs a service and a count")
             }
+            if runner.applying { return fail("an edited \(runner.topology.name) is being applied; try again once that has finished") }
             runner.scale(service, to: count) { result in
                 switch result {
                 case .success(let message): reply(["ok": true, "message": message])
@@ -65,9 +66,24 @@ final class ControlServer {
                   runner.topology.service(named: service) != nil else {
                 return fail("reconfigure needs an existing service and an args list")
             }
+            if runner.applying { return fail("an edited \(runner.topology.name) is being applied; try again once that has finished") }
             runner.argumentOverrides[service] = args
             runner.logs.event("reconfiguring \(service): \(args.joined(separator: " "))")
             rollingRestart(runner.instances(of: service).filter(\.wanted), reply: reply)
+        case "apply":
+            // `up` on an edited file: the supervisor reads the file itself, so what it applies is what it checked.
+            guard let path = request["file"] as? String else { return fail("apply needs a topology file") }
+            let file: Topology
+            do { file = try TopologyLoader.load(path: path) } catch { return fail("\(error)\nnothing was changed", usage: true) }
+            guard file.name == runner.topology.name else {
+                return fail("\(path) describes \(file.name), but this supervisor runs \(runner.topology.name)", usage: true)
+            }
+            runner.apply(file) { result in
+                switch result {
+                case .success(let lines): reply(["ok": true, "message": lines.joined(separator: "\n")])
+                case .failure(let error): fail(error.description, usage: error.callersMistake)
+                }
+            }
         case "down":
             reply(["ok": true, "message": "stopping \(runner.topology.name)"])
             onDown?()
@@ -80,7 +96,7 @@ final class ControlServer {
         [
             "ok": true, "topology": runner.topology.name, "file": runner.topology.file, "pid": Int(getpid()),
             "instances": runner.allInstances.map { ControlProtocol.describe($0, now: loop.now) },
-            "definitions": TopologyFingerprint.of(runner.topology),
+            "definitions": TopologyFingerprint.of(runner.topology, argumentOverrides: runner.argumentOverrides),
         ]
     }
 

@@ -10,7 +10,8 @@ enum InstanceState: String, Sendable {
 /// One running copy of a service in its slot. Slot N always gets port N of the service's range, so an
 /// instance keeps its port across restarts and scaling.
 final class Instance {
-    let service: Service
+    /// Its definition; `up` on an edited file may swap in one that starts the program the same way.
+    var service: Service
     let slot: Int
     /// "backend.3", or just "balancer" for a service that never has more than one instance.
     let name: String

@@ -5,7 +5,7 @@ import NetCore
 /// Turns an instance into a command line, an environment and the descriptors it gets: its held listening
 /// socket as fd 3 (LISTEN_FDS=1), stdout and stderr into pipes the log merger reads, stdin from /dev/null.
 struct Launcher {
-    let topology: Topology
+    var topology: Topology
     let runFolder: String
     /// Folder holding backend, balancer and proxy (the supervisor's own folder).
     let programsFolder: String

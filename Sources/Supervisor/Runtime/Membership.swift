@@ -161,7 +161,7 @@ extension TopologyRunner {
     }
 
     /// Calls back once every instance is healthy, or with the first failure (or a timeout).
-    private func whenHealthy(_ list: [Instance], timeoutMs: Int, _ done: @escaping (RuntimeFailure?) -> Void) {
+    func whenHealthy(_ list: [Instance], timeoutMs: Int, _ done: @escaping (RuntimeFailure?) -> Void) {
         let deadline = loop.now &+ UInt64(timeoutMs) * Clock.nanosPerMilli
         var finished = false
         var task: ScheduledTask?

@@ -8,13 +8,16 @@ import NetCore
 /// and stops everything in reverse order. All state here is touched only on the loop.
 final class TopologyRunner {
     let loop: EventLoop
-    let topology: Topology
-    let launcher: Launcher
+    /// What runs; `up` on an edited file replaces it service by service (TopologyApply).
+    var topology: Topology {
+        didSet { launcher.topology = topology }
+    }
+    private(set) var launcher: Launcher
     let logs: LogMerger
     /// Instances by service, in slot order (slot N at index N-1); vacant slots are absent.
     private(set) var instances: [String: [Instance]] = [:]
     /// Services whose instances have not been started yet (waiting for their dependencies).
-    private var waiting: [String]
+    var waiting: [String]
     private var colorCounter = 0
     private(set) var stopping = false
     private var onStopped: [() -> Void] = []
@@ -26,6 +29,8 @@ final class TopologyRunner {
     var groupGuard: GroupGuard?
     /// Services with a scale under way: a second one at the same time would count half-started instances.
     var scaling: Set<String> = []
+    /// An edited topology file being applied: no scale meanwhile, nor a second apply.
+    var applying = false
 
     init(loop: EventLoop, topology: Topology, launcher: Launcher, logs: LogMerger) {
         self.loop = loop
@@ -38,7 +43,7 @@ final class TopologyRunner {
         }
     }
 
-    private func makeInstance(_ s: Service, slot: Int) -> Instance {
+    func makeInstance(_ s: Service, slot: Int) -> Instance {
         colorCounter += 1
         return Instance(service: s, slot: slot, colorIndex: colorCounter)
     }
@@ -158,7 +163,7 @@ final class TopologyRunner {
 
     // MARK: health
 
-    private func watchHealth(_ instance: Instance) {
+    func watchHealth(_ instance: Instance) {
         let h = instance.service.health
         instance.healthTask?.cancel()
         if case .none = h.kind {
@@ -426,6 +431,43 @@ final class TopologyRunner {
     func removeInstance(_ instance: Instance) {
         releaseSocket(instance)
         instances[instance.service.name]?.removeAll { $0 === instance }
+        onChange?()
+    }
+
+    // MARK: services coming and going (TopologyApply)
+
+    /// Puts `fresh` in the place of `old` (same service, same slot), once `old` has exited.
+    func replace(_ old: Instance, with fresh: Instance) {
+        guard let i = instances[old.service.name]?.firstIndex(where: { $0 === old }) else { return }
+        instances[old.service.name]?[i] = fresh
+        onChange?()
+    }
+
+    /// A service new to the topology: its definition, and its instances with their sockets bound. It
+    /// starts once its dependencies are healthy, as at `up`.
+    func addService(_ service: Service) throws -> [Instance] {
+        topology.services.append(service)
+        instances[service.name] = []
+        do {
+            for _ in 0..<max(1, service.instances) { _ = try addInstance(to: service) }
+        } catch {
+            forgetService(service.name)
+            throw error
+        }
+        let list = instances(of: service.name)
+        for instance in list { instance.wanted = true }
+        waiting.append(service.name)
+        startReadyServices()
+        return list
+    }
+
+    /// Drops a service whose instances have all been stopped and removed.
+    func forgetService(_ name: String) {
+        for instance in instances(of: name) { releaseSocket(instance) }
+        instances[name] = nil
+        waiting.removeAll { $0 == name }
+        argumentOverrides[name] = nil
+        topology.services.removeAll { $0.name == name }
         onChange?()
     }
 }

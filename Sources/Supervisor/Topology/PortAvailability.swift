@@ -4,14 +4,15 @@ import NetCore
 extension TopologyLoader {
     /// Refuses a topology whose ports are taken, before anything starts: binds every port of every
     /// instance slot (up to scale's max, since scaling up later must not fail) on `topology.host`, and
-    /// names the process holding a taken one.
-    static func checkPortsFree(_ topology: Topology) throws(TopologyError) {
+    /// names the process holding a taken one. Ports in `held` are the caller's own (a running topology's,
+    /// about to take an edited file) and are not checked.
+    static func checkPortsFree(_ topology: Topology, except held: Set<Int> = []) throws(TopologyError) {
         let host: SocketAddress
         do { host = try SocketAddress.resolve(topology.host, port: 1) } catch {
             throw TopologyError(file: topology.file, keyPath: "host", reason: "cannot use host '\(topology.host)': \(error)")
         }
         for service in topology.services {
-            for (slot, port) in service.slotPorts.enumerated() {
+            for (slot, port) in service.slotPorts.enumerated() where !held.contains(port) {
                 let label = service.maxInstances > 1 ? "port \(port) (instance \(slot + 1))" : "port \(port)"
                 guard let problem = bindProblem(host.withPort(UInt16(port)), port: port, label: label) else { continue }
                 let keyPath = problem.isAboutHost ? "host" : "services.\(service.name).port"

@@ -4,9 +4,14 @@
 enum TopologyFingerprint {
     typealias Services = [String: [String: String]]
 
-    static func of(_ topology: Topology) -> Services {
+    /// `argumentOverrides`: args that replace a service's own while it runs (`reconfigure`, used by
+    /// `bench`), so the file's args differ from what runs until they are applied again.
+    static func of(_ topology: Topology, argumentOverrides: [String: [String]] = [:]) -> Services {
         var all: Services = ["(topology)": ["host": topology.host]]
-        for service in topology.services { all[service.name] = of(service) }
+        for var service in topology.services {
+            if let args = argumentOverrides[service.name] { service.args = args }
+            all[service.name] = of(service)
+        }
         return all
     }
 
@@ -31,11 +36,16 @@ enum TopologyFingerprint {
             case (nil, _): found.append("\(name) (added)")
             case (_, nil): found.append("\(name) (removed)")
             case let (a?, b?):
-                let keys = Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
+                let keys = differingKeys(a, b)
                 if !keys.isEmpty { found.append("\(name) (\(keys.joined(separator: ", ")))") }
             }
         }
         return found
+    }
+
+    /// The settings of one service that differ, by the file's key names, sorted.
+    static func differingKeys(_ a: [String: String], _ b: [String: String]) -> [String] {
+        Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
     }
 
     /// The topology file's own key for each setting, where its name in the code differs.

@@ -1,0 +1,280 @@
+import Foundation
+import Glibc
+import NetCore
+
+/// `up` on an edited topology file while it runs, as docker compose does `up` after an edit: unchanged
+/// services are left alone; a service whose program would now start differently (command line,
+/// environment, folder, port) is recreated one instance at a time; a change only the supervisor reads
+/// (scale, health checks, restart policy, dependencies) is taken over without a restart; services new
+/// to the file start, and services gone from it are drained out of their routers and stopped.
+///
+/// Services are changed one after another in the file's dependency order, each healthy before the
+/// next, so a balancer is recreated only once the backends it will list run. The first failure stops
+/// the rest, and says what was done before it.
+extension TopologyRunner {
+    enum ServiceChange: Equatable {
+        case add
+        /// The settings that differ (the file's key names), for the log and the reply.
+        case recreate([String])
+        case update([String])
+        case remove
+    }
+
+    /// What applying `file` changes, service by service, in the order it is done.
+    func changes(toApply file: Topology) -> [(service: String, change: ServiceChange)] {
+        let running = TopologyFingerprint.of(topology, argumentOverrides: argumentOverrides)
+        let wanted = TopologyFingerprint.of(file)
+        let removed = topology.services.reversed().map(\.name).filter { file.service(named: $0) == nil }
+        // A service gone from the file goes first when the file gives one of its ports to another;
+        // otherwise last, so its routers are changed before it is drained out of them.
+        let portsWanted = Set(file.services.flatMap(\.slotPorts))
+        let early = removed.filter { name in instances(of: name).contains { $0.port.map(portsWanted.contains) ?? false } }
+        var steps = early.map { (service: $0, change: ServiceChange.remove) }
+        for service in file.services {
+            guard let old = topology.service(named: service.name) else {
+                steps.append((service.name, .add))
+                continue
+            }
+            let keys = TopologyFingerprint.differingKeys(running[service.name] ?? [:], wanted[service.name] ?? [:])
+            if keys.isEmpty { continue }
+            steps.append((service.name, startsDifferently(old, as: service) ? .recreate(keys) : .update(keys)))
+        }
+        steps += removed.filter { !early.contains($0) }.map { ($0, .remove) }
+        return steps
+    }
+
+    /// Whether an instance of `new` would be started otherwise than the running ones of `old`, in any
+    /// slot both have: another name, port, program, argument, environment variable or folder.
+    private func startsDifferently(_ old: Service, as new: Service) -> Bool {
+        if old.holdsPort != new.holdsPort || old.workingDirectory != new.workingDirectory { return true }
+        let peers = { [unowned self] (service: String) in self.peers(of: service) }
+        for slot in 1...max(1, min(old.maxInstances, new.maxInstances)) {
+            let a = Instance(service: old, slot: slot, colorIndex: 0)
+            let b = Instance(service: new, slot: slot, colorIndex: 0)
+            if a.name != b.name || a.port != b.port { return true }
+            let runningCommand = launcher.arguments(for: a, extraArguments: argumentOverrides[old.name], peers: peers)
+            let fileCommand = launcher.arguments(for: b, peers: peers)
+            if runningCommand.path != fileCommand.path || runningCommand.args != fileCommand.args { return true }
+            if launcher.environment(for: a) != launcher.environment(for: b) { return true }
+        }
+        return false
+    }
+
+    /// Applies `file` to the running topology; `done` gets a line per service changed, or the failure.
+    func apply(_ file: Topology, done: @escaping (Result<[String], RuntimeFailure>) -> Void) {
+        if stopping { return done(.failure(RuntimeFailure("\(topology.name) is stopping"))) }
+        if applying { return done(.failure(RuntimeFailure("an edited \(topology.name) is being applied already; try again once that has finished"))) }
+        if !scaling.isEmpty {
+            return done(.failure(RuntimeFailure("\(scaling.sorted().joined(separator: ", ")) is being scaled; try again once that has finished")))
+        }
+        guard file.host == topology.host else {
+            return done(.failure(RuntimeFailure("\(file.file): host: \(topology.name) runs on \(topology.host), the file says \(file.host); "
+                                                + "every service would move: supervisor down, then supervisor up \(file.file)")))
+        }
+        // Ports this topology holds or listens on are its own to hand over; any other port the file
+        // names must be free, or nothing is changed.
+        let held = Set(allInstances.compactMap { ($0.listenFD >= 0 || $0.isRunning) ? $0.port : nil })
+        do {
+            try TopologyLoader.checkPortsFree(file, except: held)
+        } catch {
+            return done(.failure(RuntimeFailure("\(error)\nnothing was changed")))
+        }
+        let steps = changes(toApply: file)
+        applying = true
+        logs.event("applying \(file.file): "
+                   + (steps.isEmpty ? "nothing to change" : steps.map(Self.describe).joined(separator: "; ")))
+        runChanges(steps[...], file: file, done: []) { [unowned self] result in
+            self.applying = false
+            if case .success = result {
+                self.topology = file   // the file's own order and path, now that every service is as it says
+                self.logs.event("applied \(file.file)")
+            }
+            done(result)
+        }
+    }
+
+    private static func describe(_ step: (service: String, change: ServiceChange)) -> String {
+        switch step.change {
+        case .add: return "start \(step.service) (added)"
+        case .remove: return "stop \(step.service) (removed)"
+        case .recreate(let keys): return "recreate \(step.service) (\(keys.joined(separator: ", ")))"
+        case .update(let keys): return "update \(step.service) (\(keys.joined(separator: ", "))) without a restart"
+        }
+    }
+
+    private func runChanges(_ steps: ArraySlice<(service: String, change: ServiceChange)>, file: Topology, done lines: [String],
+                            finish: @escaping (Result<[String], RuntimeFailure>) -> Void) {
+        guard let (name, change) = steps.first else { return finish(.success(lines)) }
+        let next = { [unowned self] (result: Result<String, RuntimeFailure>) in
+            switch result {
+            case .success(let line):
+                self.runChanges(steps.dropFirst(), file: file, done: lines + [line], finish: finish)
+            case .failure(let failure):
+                let before = lines.isEmpty ? "" : "\ndone before it: " + lines.joined(separator: "; ")
+                let after = steps.count > 1 ? "\nnot done: " + steps.dropFirst().map(\.service).joined(separator: ", ") : ""
+                let next = "\nwhat was not changed runs as before; `supervisor logs \(name)` shows what went wrong, "
+                    + "and `supervisor up \(file.file)` tries again"
+                finish(.failure(RuntimeFailure("\(name): \(failure.description)\(before)\(after)\(next)")))
+            }
+        }
+        let service = file.service(named: name)
+        switch change {
+        case .remove:
+            removeService(name, done: next)
+        case .add:
+            startService(service!, done: next)
+        case .update(let keys):
+            updateService(service!, keys: keys, done: next)
+        case .recreate(let keys):
+            recreateService(service!, keys: keys, done: next)
+        }
+    }
+
+    // MARK: the four changes
+
+    private func startService(_ service: Service, done: @escaping (Result<String, RuntimeFailure>) -> Void) {
+        logs.event("adding \(service.name)")
+        let list: [Instance]
+        do { list = try addService(service) } catch { return done(.failure(RuntimeFailure("\(error)"))) }
+        whenHealthy(list, timeoutMs: service.health.startTimeoutMs + 5_000) { failure in
+            if let failure { return done(.failure(failure)) }
+            done(.success("started \(list.map(\.name).joined(separator: ", "))"))
+        }
+    }
+
+    private func removeService(_ name: String, done: @escaping (Result<String, RuntimeFailure>) -> Void) {
+        let list = instances(of: name)
+        logs.event("removing \(name): it is no longer in the file")
+        var left = list.count
+        var firstError: Error?
+        let finished = { [unowned self] in
+            self.forgetService(name)
+            if let firstError { return done(.failure(RuntimeFailure("stopped, but could not be drained out of its routers first: \(firstError)"))) }
+            done(.success("removed \(name)"))
+        }
+        if list.isEmpty { return finished() }
+        for instance in list {
+            retire(instance) { error in
+                if firstError == nil { firstError = error }
+                left -= 1
+                if left == 0 { finished() }
+            }
+        }
+    }
+
+    private func updateService(_ service: Service, keys: [String], done: @escaping (Result<String, RuntimeFailure>) -> Void) {
+        replaceDefinition(service)
+        for instance in instances(of: service.name) {
+            let newChecks = instance.service.health != service.health
+            instance.service = service
+            if newChecks && instance.isRunning { watchHealth(instance) }
+        }
+        logs.event("updated \(service.name) (\(keys.joined(separator: ", "))) without restarting it")
+        fitScale(service) { result in
+            done(result.map { scaled in "updated \(service.name) (\(keys.joined(separator: ", ")))" + (scaled.map { "; \($0)" } ?? "") })
+        }
+    }
+
+    private func recreateService(_ service: Service, keys: [String], done: @escaping (Result<String, RuntimeFailure>) -> Void) {
+        argumentOverrides[service.name] = nil   // the file's args are the ones asked for now
+        replaceDefinition(service)
+        logs.event("recreating \(service.name) (\(keys.joined(separator: ", "))), one instance at a time")
+        // Slots the new range no longer has go first, then the rest are recreated in slot order.
+        retireBeyondRange(service) { [unowned self] error in
+            if let error { return done(.failure(RuntimeFailure("\(error)"))) }
+            let list = self.instances(of: service.name).sorted { $0.slot < $1.slot }
+            self.recreateInstances(list[...], as: service, recreated: []) { result in
+                switch result {
+                case .failure(let failure):
+                    done(.failure(failure))
+                case .success(let names):
+                    self.fitScale(service) { scaled in
+                        let what = names.isEmpty ? "\(service.name) (none was running)" : names.joined(separator: ", ")
+                        done(scaled.map { "recreated \(what) (\(keys.joined(separator: ", ")))" + ($0.map { "; \($0)" } ?? "") })
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: instances
+
+    private func recreateInstances(_ list: ArraySlice<Instance>, as service: Service, recreated: [String],
+                                   done: @escaping (Result<[String], RuntimeFailure>) -> Void) {
+        guard let old = list.first else { return done(.success(recreated)) }
+        recreate(old, as: service) { [unowned self] failure, fresh in
+            if let failure { return done(.failure(failure)) }
+            self.recreateInstances(list.dropFirst(), as: service, recreated: recreated + (fresh.wanted ? [fresh.name] : []), done: done)
+        }
+    }
+
+    /// Stops `old` and starts its slot again as `service` says. On the same port the held socket stays
+    /// open in between, so connections wait in its queue rather than being refused (a `restart`); on a
+    /// new port the instance is drained out of its routers first and joins them again once healthy.
+    /// An instance stopped on purpose stays stopped, with the new definition.
+    private func recreate(_ old: Instance, as service: Service, done: @escaping (RuntimeFailure?, Instance) -> Void) {
+        let fresh = Instance(service: service, slot: old.slot, colorIndex: old.colorIndex)
+        let movesPort = fresh.port != old.port
+        let wasWanted = old.wanted
+        let proceed = { [unowned self] in
+            if !movesPort && old.listenFD >= 0 && service.holdsPort {
+                fresh.listenFD = old.listenFD
+                old.listenFD = -1
+            } else {
+                self.releaseSocket(old)
+            }
+            if !movesPort { fresh.joined = old.joined }
+            self.replace(old, with: fresh)
+            guard wasWanted else { return done(nil, fresh) }
+            fresh.wanted = true
+            self.start(fresh)
+            self.whenHealthy([fresh], timeoutMs: service.health.startTimeoutMs + 5_000) { failure in
+                if let failure { return done(failure, fresh) }
+                guard movesPort, !self.routers(of: service.name).isEmpty, !fresh.joined else { return done(nil, fresh) }
+                self.join(fresh) { error in done(error.map { RuntimeFailure("started but could not join its routers: \($0)") }, fresh) }
+            }
+        }
+        guard old.isRunning else {
+            old.wanted = false
+            old.pendingTask?.cancel()   // a restart waiting out its backoff
+            return proceed()
+        }
+        let stopOld = { [unowned self] in self.stop(old) { proceed() } }
+        if movesPort && old.joined { leave(old) { _ in stopOld() } } else { stopOld() }
+    }
+
+    /// Brings the service to the file's instance count (as `scale` would); the reply's line, if it did.
+    private func fitScale(_ service: Service, done: @escaping (Result<String?, RuntimeFailure>) -> Void) {
+        retireBeyondRange(service) { [unowned self] error in
+            if let error { return done(.failure(RuntimeFailure("\(error)"))) }
+            let serving = self.instances(of: service.name).filter { $0.wanted && $0.state != .failed }
+            if serving.count == service.instances { return done(.success(nil)) }
+            self.scale(service.name, to: service.instances) { result in done(result.map { $0 }) }
+        }
+    }
+
+    /// Drains and stops the instances in slots past the service's new range, and forgets them.
+    private func retireBeyondRange(_ service: Service, done: @escaping (Error?) -> Void) {
+        let beyond = instances(of: service.name).filter { $0.slot > service.maxInstances }
+        if beyond.isEmpty { return done(nil) }
+        var left = beyond.count
+        var firstError: Error?
+        for instance in beyond {
+            retire(instance) { error in
+                if firstError == nil { firstError = error }
+                left -= 1
+                if left == 0 { done(firstError) }
+            }
+        }
+    }
+
+    /// The service's definition in the running topology (in place, or added at the end), so routers,
+    /// peers and `scale` see it while the rest of the file is applied.
+    private func replaceDefinition(_ service: Service) {
+        if let i = topology.services.firstIndex(where: { $0.name == service.name }) {
+            topology.services[i] = service
+        } else {
+            topology.services.append(service)
+        }
+    }
+}
