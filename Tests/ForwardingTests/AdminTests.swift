@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import NetCore
-import Synchronization
 import Testing
 import TestSupport
 
@@ -41,31 +40,11 @@ import TestSupport
         let lb = try ForwarderProcess("balancer", ["--admin", sock, "--workers", "2", "--quiet",
                                                    "--upstream", "127.0.0.1:\(backends[0].port)",
                                                    "--upstream", "127.0.0.1:\(backends[1].port)"])
-        let failures = Atomic<Int>(0)
-        let stop = Atomic<Bool>(false)
-        let count = Atomic<Int>(0)
-        let port = lb.port
-        let threads = (0..<3).map { _ in
-            OSThread.start(name: "load") {
-                var client = try? HTTPTestClient(port: port)
-                while !stop.load(ordering: .relaxed) {
-                    do {
-                        if client == nil { client = try HTTPTestClient(port: port) }
-                        let r = try client!.request("GET", "/page.html")
-                        if r.status != 200 { failures.add(1, ordering: .relaxed) }
-                        count.add(1, ordering: .relaxed)
-                    } catch {
-                        failures.add(1, ordering: .relaxed)
-                        client = nil
-                    }
-                }
-            }
-        }
-        func waitFor(_ n: Int) { let target = count.load(ordering: .relaxed) + n; while count.load(ordering: .relaxed) < target { usleep(1000) } }
-        waitFor(100)
+        let load = ClientLoop(port: lb.port)
+        load.waitFor(100)
         let added = try admin(sock, "POST", "/upstreams", body: "{\"address\":\"127.0.0.1:\(backends[2].port)\"}")
         #expect(added.status == 201)
-        waitFor(200)
+        load.waitFor(200)
         let drained = try admin(sock, "DELETE", "/upstreams/127.0.0.1:\(backends[0].port)")
         #expect(drained.status == 202)
         #expect(drained.text.contains("\"state\":\"draining\""))
@@ -76,10 +55,8 @@ import TestSupport
         }
         let now = try list(sock).compactMap { $0["address"] as? String }
         #expect(now == ["127.0.0.1:\(backends[1].port)", "127.0.0.1:\(backends[2].port)"])
-        waitFor(200)
-        stop.store(true, ordering: .relaxed)
-        for t in threads { t.join() }
-        #expect(failures.load(ordering: .relaxed) == 0)
+        load.waitFor(200)
+        #expect(load.stop().failures == 0)
         // The new upstream really got traffic, the removed one no more.
         let served = try list(sock).first { $0["address"] as? String == "127.0.0.1:\(backends[2].port)" }
         #expect((served?["requests"] as? Int ?? 0) > 0)

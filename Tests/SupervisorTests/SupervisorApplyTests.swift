@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import NetCore
-import Synchronization
 import Testing
 import TestSupport
 
@@ -69,46 +68,13 @@ import TestSupport
         let proxyPid = try pid(f, "proxy")
         let balancerPid = try pid(f, "balancer")
 
-        let failures = Atomic<Int>(0)
-        let done = Atomic<Int>(0)
-        let stop = Atomic<Bool>(false)
-        let threads = (0..<3).map { i in
-            OSThread.start(name: "load") {
-                var client: HTTPTestClient?
-                var n = 0
-                while !stop.load(ordering: .relaxed) {
-                    n += 1
-                    do {
-                        if client == nil || n % (3 + i) == 0 { client = try HTTPTestClient(port: UInt16(t.proxy)) }
-                        if try client!.request("GET", "/page.html").status != 200 { failures.add(1, ordering: .relaxed) }
-                    } catch {
-                        failures.add(1, ordering: .relaxed)
-                        client = nil
-                    }
-                    done.add(1, ordering: .relaxed)
-                }
-            }
-        }
-        func waitFor(_ n: Int) {
-            let target = done.load(ordering: .relaxed) + n
-            let deadline = Date().addingTimeInterval(30)
-            while done.load(ordering: .relaxed) < target && Date() < deadline { usleep(1000) }
-        }
-        waitFor(200)
         let edited = t.json.replacingOccurrences(of: "\"root\": \"\(Binaries.www)\"", with: "\"root\": \"\(site.path)\"")
             .replacingOccurrences(of: "\"instances\": 2", with: "\"instances\": 3")
             .replacingOccurrences(of: "\"upstreams\": \"backend\",", with: "\"upstreams\": \"backend\", \"strategy\": \"least-conn\",")
         #expect(edited != t.json)
-        try edited.write(toFile: f.topologyPath, atomically: true, encoding: .utf8)
-        let (exit, out) = try f.run(["up", f.topologyPath], timeout: 120)
-        waitFor(200)
-        stop.store(true, ordering: .relaxed)
-        for th in threads { th.join() }
-        let text = out.joined(separator: "\n")
-        #expect(exit == .code(0), "\(text)")
+        let text = try applyUnderLoad(edited, f, port: t.proxy)
         #expect(text.contains("recreated backend.1, backend.2 (instances, root); scaled backend to 3"), "\(text)")
         #expect(text.contains("recreated balancer (strategy)"), "\(text)")
-        #expect(failures.load(ordering: .relaxed) == 0, "\(text)")
 
         #expect(try pid(f, "proxy") == proxyPid)
         #expect(try pid(f, "balancer") != balancerPid)
@@ -121,6 +87,21 @@ import TestSupport
             let r = try HTTPTestClient(port: UInt16(t.proxy)).request("GET", "/page.html")
             #expect(r.status == 200 && r.text == "the edited site\n", "\(r.status) \(r.text)")
         }
+    }
+
+    /// Backends moved to other ports: each is drained out of the balancer, started on its new port and
+    /// joins again once healthy, one at a time, so the balancer always has one to send to.
+    @Test func movingBackendsToOtherPorts_underLoad_failsNoRequest() throws {
+        let t = try SupervisorFixture.lb5(backends: 2, maxBackends: 2)
+        let f = try SupervisorFixture(topology: t.json)
+        _ = try f.start()
+        let moved = try SupervisorFixture.freeRange(2)
+        let edited = t.json.replacingOccurrences(of: "\"port\": \"\(t.firstBackend)-\(t.firstBackend + 1)\"", with: "\"port\": \"\(moved)-\(moved + 1)\"")
+        let text = try applyUnderLoad(edited, f, port: t.proxy)
+        #expect(text.contains("recreated backend.1, backend.2 (port)"), "\(text)")
+        #expect(try f.status().filter { ($0["name"] as? String ?? "").hasPrefix("backend.") }.compactMap { $0["port"] as? Int } == [moved, moved + 1])
+        // The old ports are let go: nothing listens there any more.
+        #expect(throws: (any Error).self) { try HTTPTestClient(port: UInt16(t.firstBackend)).request("GET", "/healthz") }
     }
 
     @Test func anEditNamingATakenPort_changesNothing_andSaysWhoHoldsIt() throws {
@@ -184,6 +165,21 @@ import TestSupport
         #expect(up.waitForLine(timeout: 10) { $0.contains("| from the file") && !$0.contains("started") } != nil)
         let (again, againOut) = try f.run(["up", f.topologyPath])
         #expect(again == .code(0) && againOut.joined().contains("already running here"), "\(againOut)")
+    }
+
+    /// Writes `edited` over the topology file and runs `up` on it while clients loop through `port`;
+    /// expects exit 0 and no failed request, and returns what `up` printed.
+    private func applyUnderLoad(_ edited: String, _ f: SupervisorFixture, port: Int) throws -> String {
+        let load = ClientLoop(port: UInt16(port))
+        load.waitFor(200)
+        try edited.write(toFile: f.topologyPath, atomically: true, encoding: .utf8)
+        let (exit, out) = try f.run(["up", f.topologyPath], timeout: 120)
+        load.waitFor(200)
+        let (requests, failures) = load.stop()
+        let text = out.joined(separator: "\n")
+        #expect(exit == .code(0), "\(text)")
+        #expect(failures == 0, "\(failures) of \(requests) requests failed\n\(text)")
+        return text
     }
 
     /// One request on the running supervisor's control socket, as the other commands send it.

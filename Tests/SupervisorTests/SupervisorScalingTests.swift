@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import NetCore
-import Synchronization
 import Testing
 import TestSupport
 
@@ -10,40 +9,16 @@ import TestSupport
         let t = try SupervisorFixture.lb5(backends: 5)
         let f = try SupervisorFixture(topology: t.json)
         _ = try f.start()
-        let failures = Atomic<Int>(0)
-        let done = Atomic<Int>(0)
-        let stop = Atomic<Bool>(false)
-        let threads = (0..<3).map { i in
-            OSThread.start(name: "load") {
-                var client = try? HTTPTestClient(port: UInt16(t.proxy))
-                var n = 0
-                while !stop.load(ordering: .relaxed) {
-                    n += 1
-                    do {
-                        // Mix kept-alive and fresh connections.
-                        if client == nil || n % (3 + i) == 0 { client = try HTTPTestClient(port: UInt16(t.proxy)) }
-                        let r = try client!.request("GET", n % 2 == 0 ? "/page.html" : "/images/pokijan.jpg")
-                        if r.status != 200 { failures.add(1, ordering: .relaxed) }
-                    } catch {
-                        failures.add(1, ordering: .relaxed)
-                        client = nil
-                    }
-                    done.add(1, ordering: .relaxed)
-                }
-            }
-        }
-        func waitFor(_ n: Int) { let target = done.load(ordering: .relaxed) + n; while done.load(ordering: .relaxed) < target { usleep(1000) } }
-        waitFor(200)
+        let load = ClientLoop(port: UInt16(t.proxy), paths: ["/images/pokijan.jpg", "/page.html"])
+        load.waitFor(200)
         var (exit, out) = try f.run(["scale", "backend=1"])
         #expect(exit == .code(0), "\(out)")
         #expect(try f.status().filter { ($0["name"] as? String ?? "").hasPrefix("backend.") }.count == 1)
-        waitFor(200)
+        load.waitFor(200)
         (exit, out) = try f.run(["scale", "backend=5"])
         #expect(exit == .code(0), "\(out)")
-        waitFor(300)
-        stop.store(true, ordering: .relaxed)
-        for th in threads { th.join() }
-        #expect(failures.load(ordering: .relaxed) == 0)
+        load.waitFor(300)
+        #expect(load.stop().failures == 0)
         let backends = try f.status().filter { ($0["name"] as? String ?? "").hasPrefix("backend.") }
         #expect(backends.map { $0["port"] as? Int } == (0..<5).map { t.firstBackend + $0 })   // slots keep their ports
         #expect(backends.allSatisfy { $0["state"] as? String == "healthy" })
