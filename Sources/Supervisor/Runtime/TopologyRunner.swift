@@ -17,7 +17,7 @@ final class TopologyRunner {
     /// Instances by service, in slot order (slot N at index N-1); vacant slots are absent.
     private(set) var instances: [String: [Instance]] = [:]
     /// Services whose instances have not been started yet (waiting for their dependencies).
-    var waiting: [String]
+    private var waiting: [String]
     private var colorCounter = 0
     private(set) var stopping = false
     private var onStopped: [() -> Void] = []
@@ -43,7 +43,7 @@ final class TopologyRunner {
         }
     }
 
-    func makeInstance(_ s: Service, slot: Int) -> Instance {
+    private func makeInstance(_ s: Service, slot: Int) -> Instance {
         colorCounter += 1
         return Instance(service: s, slot: slot, colorIndex: colorCounter)
     }
