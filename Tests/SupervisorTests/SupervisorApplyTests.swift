@@ -148,6 +148,10 @@ import TestSupport
         #expect(text.contains("`supervisor logs site` shows what went wrong"), "\(text)")
         #expect(try pid(f, "site.2") == secondPid)
         #expect(try HTTPTestClient(port: UInt16(first + 1)).request("GET", "/page.html").status == 200)
+        // Not half taken for done: the same file is tried again.
+        let (again, againOut) = try f.run(["up", f.topologyPath])
+        #expect(again == .code(1), "\(againOut)")
+        #expect(againOut.joined().contains("applying \(f.topologyPath): other (args); site (args)"), "\(againOut)")
     }
 
     /// `bench` runs a service with other args for a while (`reconfigure`); until it puts the file's back,

@@ -112,8 +112,8 @@ extension TopologyRunner {
             case .failure(let failure):
                 let before = lines.isEmpty ? "" : "\ndone before it: " + lines.joined(separator: "; ")
                 let after = steps.count > 1 ? "\nnot done: " + steps.dropFirst().map(\.service).joined(separator: ", ") : ""
-                let next = "\nwhat was not changed runs as before; `supervisor logs \(name)` shows what went wrong, "
-                    + "and `supervisor up \(file.file)` tries again"
+                let next = "\nwhat was not changed runs as before; `supervisor logs \(name)` shows what went wrong"
+                    + (change == .add ? "" : ", and `supervisor up \(file.file)` tries again")
                 finish(.failure(RuntimeFailure("\(name): \(failure.description)\(before)\(after)\(next)")))
             }
         }
@@ -176,6 +176,16 @@ extension TopologyRunner {
     }
 
     private func recreateService(_ service: Service, keys: [String], done: @escaping (Result<String, RuntimeFailure>) -> Void) {
+        // Kept until every instance runs the new definition: should one fail, the service still differs
+        // from the file, and `up` on the same file recreates it again rather than call it up to date.
+        let before = (definition: topology.service(named: service.name), overrides: argumentOverrides[service.name])
+        let done = { [unowned self] (result: Result<String, RuntimeFailure>) in
+            if case .failure = result, let old = before.definition {
+                self.replaceDefinition(old)
+                self.argumentOverrides[service.name] = before.overrides
+            }
+            done(result)
+        }
         argumentOverrides[service.name] = nil   // the file's args are the ones asked for now
         replaceDefinition(service)
         logs.event("recreating \(service.name) (\(keys.joined(separator: ", "))), one instance at a time")
