@@ -137,16 +137,10 @@ extension TopologyRunner {
         }
         let removing = Array(current.sorted { $0.slot > $1.slot }.prefix(current.count - count))
         logs.event("scaling \(serviceName) to \(count): draining \(removing.map(\.name).joined(separator: ", "))")
-        var left = removing.count
-        for instance in removing {
-            retire(instance) { [unowned self] error in
-                left -= 1
-                if left == 0 {
-                    self.logs.event("scaled \(serviceName) to \(count)")
-                    if let error { reply(.failure(RuntimeFailure("\(error)"))) }
-                    else { reply(.success("scaled \(serviceName) to \(count) (stopped \(removing.map(\.name).joined(separator: ", ")))")) }
-                }
-            }
+        retire(all: removing) { [unowned self] error in
+            self.logs.event("scaled \(serviceName) to \(count)")
+            if let error { reply(.failure(RuntimeFailure("\(error)"))) }
+            else { reply(.success("scaled \(serviceName) to \(count) (stopped \(removing.map(\.name).joined(separator: ", ")))")) }
         }
     }
 
@@ -156,6 +150,20 @@ extension TopologyRunner {
             self.stop(instance) {
                 self.removeInstance(instance)
                 done(error)
+            }
+        }
+    }
+
+    /// Retires every instance of `list` at once; `done` gets the first error once all have stopped.
+    func retire(all list: [Instance], done: @escaping (Error?) -> Void) {
+        if list.isEmpty { return done(nil) }
+        var left = list.count
+        var firstError: Error?
+        for instance in list {
+            retire(instance) { error in
+                if firstError == nil { firstError = error }
+                left -= 1
+                if left == 0 { done(firstError) }
             }
         }
     }

@@ -143,22 +143,11 @@ extension TopologyRunner {
     }
 
     private func removeService(_ name: String, done: @escaping (Result<String, RuntimeFailure>) -> Void) {
-        let list = instances(of: name)
         logs.event("removing \(name): it is no longer in the file")
-        var left = list.count
-        var firstError: Error?
-        let finished = { [unowned self] in
+        retire(all: instances(of: name)) { [unowned self] error in
             self.forgetService(name)
-            if let firstError { return done(.failure(RuntimeFailure("stopped, but could not be drained out of its routers first: \(firstError)"))) }
+            if let error { return done(.failure(RuntimeFailure("stopped, but could not be drained out of its routers first: \(error)"))) }
             done(.success("removed \(name)"))
-        }
-        if list.isEmpty { return finished() }
-        for instance in list {
-            retire(instance) { error in
-                if firstError == nil { firstError = error }
-                left -= 1
-                if left == 0 { finished() }
-            }
         }
     }
 
@@ -265,17 +254,7 @@ extension TopologyRunner {
 
     /// Drains and stops the instances in slots past the service's new range, and forgets them.
     private func retireBeyondRange(_ service: Service, done: @escaping (Error?) -> Void) {
-        let beyond = instances(of: service.name).filter { $0.slot > service.maxInstances }
-        if beyond.isEmpty { return done(nil) }
-        var left = beyond.count
-        var firstError: Error?
-        for instance in beyond {
-            retire(instance) { error in
-                if firstError == nil { firstError = error }
-                left -= 1
-                if left == 0 { done(firstError) }
-            }
-        }
+        retire(all: instances(of: service.name).filter { $0.slot > service.maxInstances }, done: done)
     }
 
     /// The service's definition in the running topology (in place, or added at the end), so routers,
