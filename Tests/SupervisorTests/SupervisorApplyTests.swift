@@ -154,6 +154,26 @@ import TestSupport
         #expect(againOut.joined().contains("applying \(f.topologyPath): other (args); site (args)"), "\(againOut)")
     }
 
+    /// `up` again on an unchanged file starts what had been given up on, once its cause is gone, as
+    /// `docker compose up` starts containers that had exited.
+    @Test func upAgain_restartsInstancesThatHadFailed() throws {
+        let json = #"{"services": {"web": {"program": "/bin/sh", "args": ["-c", "test -f ready || exit 3; echo web runs; sleep 300"],"#
+            + #" "restart": {"max_retries": 1, "backoff": "50ms"}}, "other": {"program": "/bin/sh", "args": ["-c", "sleep 300"]}}}"#
+        let f = try SupervisorFixture(topology: json)
+        let up = try f.start(waitFor: "web failed", timeout: 15)
+        let otherPid = try pid(f, "other")
+        #expect(try f.instance("web")?["state"] as? String == "failed")
+        #expect(FileManager.default.createFile(atPath: "\(f.folder)/ready", contents: nil))
+        let (exit, out) = try f.run(["up", f.topologyPath])
+        let text = out.joined(separator: "\n")
+        #expect(exit == .code(0), "\(text)")
+        #expect(text.contains("restarting what had failed: web"), "\(text)")
+        #expect(text.contains("restarted web (it had failed)"), "\(text)")
+        #expect(up.waitForLine(timeout: 10) { $0.contains("| web runs") } != nil)
+        #expect(try f.instance("web")?["state"] as? String == "healthy")
+        #expect(try pid(f, "other") == otherPid)
+    }
+
     /// `bench` runs a service with other args for a while (`reconfigure`); until it puts the file's back,
     /// `up` sees the difference and applies the file.
     @Test func argsReplacedAtRunTime_areSeenAsAChange_andTheFileIsApplied() throws {

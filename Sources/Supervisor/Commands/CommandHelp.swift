@@ -31,7 +31,7 @@ enum CommandHelp {
               --no-color   no colours in the merged log (also NO_COLOR, or when not on a terminal)
             When the topology already runs here, an unchanged file leaves it be; an edited one is applied
             to it: changed services are recreated one instance at a time, new ones started, removed ones
-            drained and stopped, and the rest left alone.
+            drained and stopped, and the rest left alone; instances that had failed are started again.
             """
         case "status", "ps": return """
             Usage: supervisor status [FILE] [--json]

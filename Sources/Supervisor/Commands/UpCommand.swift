@@ -34,7 +34,7 @@ enum UpCommand {
 
     /// `up` on a topology that runs here already, as docker compose does it: an unchanged file leaves
     /// everything be (exit 0); an edited one is applied to the running topology (TopologyApply), and
-    /// each service changed is listed.
+    /// each service changed is listed. Instances given up on are started again either way.
     private static func alreadyRunning(_ topology: Topology, folder: RunFolder) throws -> Int32 {
         let control = ControlClient(folder: folder)
         let status = try control.send(["command": "status"], timeoutMs: 5000)
@@ -45,12 +45,15 @@ enum UpCommand {
             throw RuntimeError("\(topology.name) is already running here (pid \(pid)\(fromFile)); stop it with `supervisor down` first")
         }
         let changed = TopologyFingerprint.differences(running: running, file: TopologyFingerprint.of(topology))
-        if changed.isEmpty {
+        let failed = (status["instances"] as? [[String: Any]] ?? []).filter { $0["state"] as? String == "failed" }.compactMap { $0["name"] as? String }
+        if changed.isEmpty && failed.isEmpty {
             print("\(topology.name) is already running here (pid \(pid)\(fromFile)) as \(topology.file) describes it: "
                   + "`supervisor status` shows it, `supervisor logs -f` follows its log, `supervisor down` stops it")
             return 0
         }
-        print("\(topology.name) is running here (pid \(pid)\(fromFile)); applying \(topology.file): \(changed.joined(separator: "; "))")
+        let todo = (changed.isEmpty ? [] : ["applying \(topology.file): \(changed.joined(separator: "; "))"])
+            + (failed.isEmpty ? [] : ["restarting what had failed: \(failed.joined(separator: ", "))"])
+        print("\(topology.name) is running here (pid \(pid)\(fromFile)); \(todo.joined(separator: "; "))")
         // Long enough for every service of a big file to be recreated and pass its checks.
         let reply = try Locate.check(control.send(["command": "apply", "file": topology.file], timeoutMs: 30 * 60_000))
         if let message = reply["message"] as? String, !message.isEmpty { print(message) }

@@ -84,12 +84,33 @@ extension TopologyRunner {
         logs.event("applying \(file.file): "
                    + (steps.isEmpty ? "nothing to change" : steps.map(Self.describe).joined(separator: "; ")))
         runChanges(steps[...], file: file, done: []) { [unowned self] result in
-            self.applying = false
-            if case .success = result {
-                self.topology = file   // the file's own order and path, now that every service is as it says
-                self.logs.event("applied \(file.file)")
+            guard case .success(let lines) = result else {
+                self.applying = false
+                return done(result)
             }
-            done(result)
+            self.topology = file   // the file's own order and path, now that every service is as it says
+            self.reviveFailed { revived in
+                self.applying = false
+                self.logs.event("applied \(file.file)")
+                done(revived.map { lines + ($0.map { [$0] } ?? []) })
+            }
+        }
+    }
+
+    /// Starts again, with a fresh count of retries, every instance given up on: `up` asks for the whole
+    /// file to run, as `docker compose up` starts containers that had exited. The reply's line, if any.
+    private func reviveFailed(_ done: @escaping (Result<String?, RuntimeFailure>) -> Void) {
+        let failed = allInstances.filter { $0.state == .failed && $0.wanted && !$0.isRunning }
+        if failed.isEmpty { return done(.success(nil)) }
+        for instance in failed {
+            logs.event("restarting \(instance.name): it had failed (\(instance.reason ?? "no reason recorded"))")
+            instance.retriesInARow = 0
+            start(instance)
+        }
+        let timeoutMs = failed.map(\.service.health.startTimeoutMs).max()! + 5_000
+        whenHealthy(failed, timeoutMs: timeoutMs) { failure in
+            if let failure { return done(.failure(RuntimeFailure("\(failure)\n`supervisor logs \(failed[0].name)` shows what went wrong"))) }
+            done(.success("restarted \(failed.map(\.name).joined(separator: ", ")) (\(failed.count == 1 ? "it" : "they") had failed)"))
         }
     }
 
