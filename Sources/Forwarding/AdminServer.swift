@@ -9,6 +9,8 @@ final class AdminServer {
     private let api: AdminAPI
     private var listener: Listener?
     let path: String
+    /// The socket file this server bound, told apart from whatever is at `path` later.
+    private var boundInode: ino_t?
 
     init(path: String, loop: EventLoop, service: ForwardingService) throws {
         self.path = path
@@ -22,6 +24,7 @@ final class AdminServer {
         }
         let fd = try Socket.listen(on: SocketAddress(.unix(path)), backlog: 64)
         chmod(path, 0o600)   // the admin API can reconfigure the balancer: owner only
+        boundInode = Self.inode(path)
         listener = Listener(fd: fd, loop: loop, shared: false, ownsSocket: true) { [unowned self] client, _ in
             AdminConnection(fd: client, loop: self.loop, api: self.api).start()
         }
@@ -30,7 +33,14 @@ final class AdminServer {
 
     func close() {
         listener?.close()
-        unlink(path)
+        // Only if the path is still this socket: the supervisor may have moved it to the usual path of a
+        // balancer this one is replacing, and bound a successor at this path meanwhile.
+        if let mine = boundInode, Self.inode(path) == mine { unlink(path) }
+    }
+
+    private static func inode(_ path: String) -> ino_t? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_ino : nil
     }
 }
 

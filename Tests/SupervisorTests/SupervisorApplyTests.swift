@@ -89,19 +89,28 @@ import TestSupport
         }
     }
 
-    /// Backends moved to other ports: each is drained out of the balancer, started on its new port and
-    /// joins again once healthy, one at a time, so the balancer always has one to send to.
-    @Test func movingBackendsToOtherPorts_underLoad_failsNoRequest() throws {
+    /// Moved to other ports, an instance starts on its new port beside the old one and joins its
+    /// routers before the old one is drained out of them and stopped: the backends, and the balancer,
+    /// the proxy's only upstream for "/", twice (its admin socket keeps its usual path throughout).
+    @Test func movingBackendsAndTheBalancerToOtherPorts_underLoad_failsNoRequest() throws {
         let t = try SupervisorFixture.lb5(backends: 2, maxBackends: 2)
         let f = try SupervisorFixture(topology: t.json)
         _ = try f.start()
         let moved = try SupervisorFixture.freeRange(2)
-        let edited = t.json.replacingOccurrences(of: "\"port\": \"\(t.firstBackend)-\(t.firstBackend + 1)\"", with: "\"port\": \"\(moved)-\(moved + 1)\"")
-        let text = try applyUnderLoad(edited, f, port: t.proxy)
+        let balancerPorts = try SupervisorFixture.freePorts(2)
+        let backendsMoved = t.json.replacingOccurrences(of: "\"port\": \"\(t.firstBackend)-\(t.firstBackend + 1)\"", with: "\"port\": \"\(moved)-\(moved + 1)\"")
+        var text = try applyUnderLoad(backendsMoved.replacingOccurrences(of: "\"port\": \(t.balancer),", with: "\"port\": \(balancerPorts[0]),"), f, port: t.proxy)
         #expect(text.contains("recreated backend.1, backend.2 (port)"), "\(text)")
-        #expect(try f.status().filter { ($0["name"] as? String ?? "").hasPrefix("backend.") }.compactMap { $0["port"] as? Int } == [moved, moved + 1])
+        #expect(text.contains("recreated balancer (port)"), "\(text)")
+        text = try applyUnderLoad(backendsMoved.replacingOccurrences(of: "\"port\": \(t.balancer),", with: "\"port\": \(balancerPorts[1]),"), f, port: t.proxy)
+        #expect(text.contains("recreated balancer (port)"), "\(text)")
+        #expect(try f.status().compactMap { $0["port"] as? Int } == [moved, moved + 1, balancerPorts[1], t.proxy])
         // The old ports are let go: nothing listens there any more.
-        #expect(throws: (any Error).self) { try HTTPTestClient(port: UInt16(t.firstBackend)).request("GET", "/healthz") }
+        for port in [t.firstBackend, t.balancer, balancerPorts[0]] {
+            #expect(throws: (any Error).self) { try HTTPTestClient(port: UInt16(port)).request("GET", "/healthz") }
+        }
+        let upstreams = try unixRequest("\(f.folder)/.run/\(f.topologyName)/balancer.admin.sock", "GET /upstreams HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(upstreams.contains("127.0.0.1:\(moved)") && upstreams.contains("127.0.0.1:\(moved + 1)"), "\(upstreams)")
     }
 
     @Test func anEditNamingATakenPort_changesNothing_andSaysWhoHoldsIt() throws {
@@ -208,10 +217,15 @@ import TestSupport
 
     /// One request on the running supervisor's control socket, as the other commands send it.
     private func control(_ f: SupervisorFixture, _ line: String) throws -> String {
-        let fd = try Socket.connectBlocking(to: SocketAddress(.unix("\(f.folder)/.run/\(f.topologyName)/control.sock")), timeoutMs: 2000)
+        try unixRequest("\(f.folder)/.run/\(f.topologyName)/control.sock", line + "\n")
+    }
+
+    /// Sends `request` on a unix socket and reads the answer until the other side closes.
+    private func unixRequest(_ path: String, _ request: String) throws -> String {
+        let fd = try Socket.connectBlocking(to: SocketAddress(.unix(path)), timeoutMs: 2000)
         defer { Posix.close(fd) }
         Socket.setTimeouts(fd, receiveMs: 30_000, sendMs: 5000)
-        try Posix.writeAll(fd, line + "\n")
+        try Posix.writeAll(fd, request)
         return String(decoding: Posix.readAll(fd), as: UTF8.self)
     }
 }

@@ -46,6 +46,9 @@ final class Instance {
     var onExit: [() -> Void] = []
     /// Whether it is in its balancers' and proxies' upstream lists.
     var joined = false
+    /// Added to its admin socket's name while an older instance of the same name still holds the
+    /// usual path (a balancer moving port starts beside the old one); empty otherwise.
+    var adminTag = ""
 
     init(service: Service, slot: Int, colorIndex: Int) {
         self.service = service

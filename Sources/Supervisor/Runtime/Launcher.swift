@@ -17,7 +17,7 @@ struct Launcher {
     }
 
     /// The admin socket the supervisor gives a balancer or proxy instance.
-    func adminSocket(_ instance: Instance) -> String { "\(runFolder)/\(instance.name).admin.sock" }
+    func adminSocket(_ instance: Instance) -> String { "\(runFolder)/\(instance.name)\(instance.adminTag).admin.sock" }
 
     func arguments(for instance: Instance, extraArguments: [String]? = nil, peers: (String) -> [Instance]) -> (path: String, args: [String]) {
         let s = instance.service

@@ -200,8 +200,9 @@ extension TopologyRunner {
         replaceDefinition(service)
         logs.event("recreating \(service.name) (\(keys.joined(separator: ", "))), one instance at a time")
         // Slots the new range no longer has go first, then the rest are recreated in slot order.
-        retireBeyondRange(service) { [unowned self] error in
-            if let error { return done(.failure(RuntimeFailure("\(error)"))) }
+        retireBeyondRange(service) { [unowned self] retired in
+            if case .failure(let failure) = retired { return done(.failure(failure)) }
+            let retiredLine = (try? retired.get()) ?? nil
             let list = self.instances(of: service.name).sorted { $0.slot < $1.slot }
             self.recreateInstances(list[...], as: service, recreated: []) { result in
                 switch result {
@@ -210,7 +211,7 @@ extension TopologyRunner {
                 case .success(let names):
                     self.fitScale(service) { scaled in
                         let what = names.isEmpty ? "\(service.name) (none was running)" : names.joined(separator: ", ")
-                        done(scaled.map { "recreated \(what) (\(keys.joined(separator: ", ")))" + ($0.map { "; \($0)" } ?? "") })
+                        done(scaled.map { ["recreated \(what) (\(keys.joined(separator: ", ")))", retiredLine, $0].compactMap { $0 }.joined(separator: "; ") })
                     }
                 }
             }
@@ -228,12 +229,14 @@ extension TopologyRunner {
         }
     }
 
-    /// Stops `old` and starts its slot again as `service` says. On the same port the held socket stays
-    /// open in between, so connections wait in its queue rather than being refused (a `restart`); on a
-    /// new port the instance is drained out of its routers first and joins them again once healthy.
-    /// An instance stopped on purpose stays stopped, with the new definition.
+    /// Starts `old`'s slot again as `service` says. On the same port, `old` is stopped first and the
+    /// held socket stays open in between, so connections wait in its queue rather than being refused
+    /// (a `restart`). On a new port the new instance starts beside the old one and joins its routers
+    /// before the old one is drained out of them and stopped, so a route served by one instance never
+    /// goes empty. An instance stopped on purpose stays stopped, with the new definition.
     private func recreate(_ old: Instance, as service: Service, done: @escaping (RuntimeFailure?, Instance) -> Void) {
         let fresh = Instance(service: service, slot: old.slot, colorIndex: old.colorIndex)
+        if fresh.port != old.port && old.isRunning { return handOver(old, to: fresh, done: done) }
         let movesPort = fresh.port != old.port
         let wasWanted = old.wanted
         let proceed = { [unowned self] in
@@ -263,19 +266,57 @@ extension TopologyRunner {
         if movesPort && old.joined { leave(old) { _ in stopOld() } } else { stopOld() }
     }
 
-    /// Brings the service to the file's instance count (as `scale` would); the reply's line, if it did.
-    private func fitScale(_ service: Service, done: @escaping (Result<String?, RuntimeFailure>) -> Void) {
-        retireBeyondRange(service) { [unowned self] error in
-            if let error { return done(.failure(RuntimeFailure("\(error)"))) }
-            let serving = self.instances(of: service.name).filter { $0.wanted && $0.state != .failed }
-            if serving.count == service.instances { return done(.success(nil)) }
-            self.scale(service.name, to: service.instances) { result in done(result.map { $0 }) }
+    /// `fresh` on its new port beside the running `old`: healthy, then in the routers, then `old` out
+    /// of them and stopped. Should `fresh` not come up, it is stopped and `old` goes on as it was.
+    private func handOver(_ old: Instance, to fresh: Instance, done: @escaping (RuntimeFailure?, Instance) -> Void) {
+        do { try bindSocket(fresh) } catch { return done(RuntimeFailure("\(error)"), old) }
+        // Both a balancer or proxy of the same name: the new one's admin socket waits beside the old
+        // one's, and takes its usual path once the old one is gone.
+        let usualAdminPath = launcher.adminSocket(fresh)
+        if fresh.service.program.servesAdminAPI && fresh.name == old.name && old.adminTag.isEmpty { fresh.adminTag = ".next" }
+        add(fresh, beside: old)
+        fresh.wanted = true
+        start(fresh)
+        whenHealthy([fresh], timeoutMs: fresh.service.health.startTimeoutMs + 5_000) { [unowned self] failure in
+            if let failure {
+                self.stop(fresh) { self.removeInstance(fresh) }
+                return done(failure, old)
+            }
+            let joinFresh = { (next: @escaping (Error?) -> Void) in
+                self.routers(of: fresh.service.name).isEmpty || fresh.joined ? next(nil) : self.join(fresh, done: next)
+            }
+            joinFresh { joinError in
+                self.retire(old) { _ in
+                    if !fresh.adminTag.isEmpty && rename(self.launcher.adminSocket(fresh), usualAdminPath) == 0 { fresh.adminTag = "" }
+                    done(joinError.map { RuntimeFailure("started but could not join its routers: \($0)") }, fresh)
+                }
+            }
         }
     }
 
-    /// Drains and stops the instances in slots past the service's new range, and forgets them.
-    private func retireBeyondRange(_ service: Service, done: @escaping (Error?) -> Void) {
-        retire(all: instances(of: service.name).filter { $0.slot > service.maxInstances }, done: done)
+    /// Brings the service to the file's instance count (as `scale` would); the reply's line, if it did.
+    private func fitScale(_ service: Service, done: @escaping (Result<String?, RuntimeFailure>) -> Void) {
+        retireBeyondRange(service) { [unowned self] retired in
+            if case .failure(let failure) = retired { return done(.failure(failure)) }
+            let retiredLine = (try? retired.get()) ?? nil
+            let serving = self.instances(of: service.name).filter { $0.wanted && $0.state != .failed }
+            if serving.count == service.instances { return done(.success(retiredLine)) }
+            self.scale(service.name, to: service.instances) { result in
+                done(result.map { scaled in [retiredLine, scaled].compactMap { $0 }.joined(separator: "; ") })
+            }
+        }
+    }
+
+    /// Drains and stops the instances in slots past the service's new range, and forgets them; the
+    /// reply's line, if there were any.
+    private func retireBeyondRange(_ service: Service, done: @escaping (Result<String?, RuntimeFailure>) -> Void) {
+        let beyond = instances(of: service.name).filter { $0.slot > service.maxInstances }
+        if beyond.isEmpty { return done(.success(nil)) }
+        logs.event("stopping \(beyond.map(\.name).joined(separator: ", ")): past \(service.name)'s new scale range")
+        retire(all: beyond) { error in
+            if let error { return done(.failure(RuntimeFailure("\(error)"))) }
+            done(.success("stopped \(beyond.map(\.name).joined(separator: ", ")) (past the new scale range)"))
+        }
     }
 
     /// The service's definition in the running topology (in place, or added at the end), so routers,

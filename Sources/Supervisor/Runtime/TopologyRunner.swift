@@ -443,6 +443,13 @@ final class TopologyRunner {
         onChange?()
     }
 
+    /// Adds `fresh` to `old`'s slot while `old` still runs there (a port move hands over between them).
+    func add(_ fresh: Instance, beside old: Instance) {
+        guard let i = instances[old.service.name]?.firstIndex(where: { $0 === old }) else { return }
+        instances[old.service.name]?.insert(fresh, at: i + 1)
+        onChange?()
+    }
+
     /// A service new to the topology: its definition, and its instances with their sockets bound. It
     /// starts once its dependencies are healthy, as at `up`.
     func addService(_ service: Service) throws -> [Instance] {

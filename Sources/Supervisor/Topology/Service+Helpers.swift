@@ -7,6 +7,9 @@ extension Service.Program {
         return true
     }
 
+    /// A balancer or proxy: the supervisor gives each instance an admin socket (`Launcher.adminSocket`).
+    var servesAdminAPI: Bool { self == .balancer || self == .proxy }
+
     /// "backend", "balancer", "proxy", or the command's absolute path.
     var displayName: String {
         switch self {
