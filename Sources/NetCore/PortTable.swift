@@ -11,13 +11,37 @@ public enum PortTable {
     /// 18000 inside Linux's ephemeral range (32768–60999), an outgoing connection can hold one for a
     /// while, and it frees itself when that connection ends.
     public static func heldOnlyByConnections(port: Int) -> Bool {
+        if case .connections = use(port: port) { return true }
+        return false
+    }
+
+    /// What holds a local port, from one read of the tables.
+    public enum Use: Equatable {
+        case unused, listening
+        /// Only connections; `closing` when every one of them is on its way out.
+        case connections(closing: Bool)
+    }
+
+    public static func use(port: Int) -> Use {
         let entries = sockets(port: port)
-        return !entries.isEmpty && !entries.contains { $0.listening }
+        if entries.isEmpty { return .unused }
+        if entries.contains(where: \.listening) { return .listening }
+        return .connections(closing: entries.allSatisfy(\.closing))
+    }
+
+    /// True when every socket on `port` is a connection on its way out (TIME_WAIT and the other closing
+    /// states). An outgoing connection that closed first stays in TIME_WAIT for 60 s, and until then no
+    /// one can listen on its port, SO_REUSEADDR or not; but it ends by itself, whatever anyone does.
+    public static func heldOnlyByClosingConnections(port: Int) -> Bool {
+        use(port: port) == .connections(closing: true)
     }
 
     private struct Entry {
-        let listening: Bool
+        let state: String
         let inode: String
+        var listening: Bool { state == "0A" }
+        /// FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, LAST_ACK, CLOSING (include/net/tcp_states.h).
+        var closing: Bool { ["04", "05", "06", "07", "09", "0B"].contains(state) }
     }
 
     private static func sockets(port: Int) -> [Entry] {
@@ -29,7 +53,7 @@ public enum PortTable {
                 let fields = line.split(separator: " ")
                 guard fields.count > 9, let portHex = fields[1].split(separator: ":").last,
                       Int(portHex, radix: 16) == port else { continue }
-                result.append(Entry(listening: fields[3] == "0A", inode: String(fields[9])))
+                result.append(Entry(state: String(fields[3]), inode: String(fields[9])))
             }
         }
         return result
@@ -53,18 +77,41 @@ public enum PortTable {
 
 extension Socket {
     /// Listens like `listen(on:)`, but when the port is taken only as the local end of outgoing
-    /// connections (no listener), waits up to `waitMs` for them to end before giving up.
+    /// connections (no listener), waits for them to end before giving up: up to `waitMs` for open ones,
+    /// up to `closingWaitMs` (past the 60 s of TIME_WAIT) when all of them are closing, since those end
+    /// by themselves. `onWait` is told once, when the waiting starts, so no one stares at a silent minute.
     public static func listenWaitingForConnections(on address: SocketAddress, backlog: Int32 = 4096, reusePort: Bool = false,
-                                                   waitMs: Int = 10_000) throws(SystemError) -> Int32 {
-        let deadline = Clock.monotonicNanos() + UInt64(waitMs) * Clock.nanosPerMilli
+                                                   waitMs: Int = 10_000, closingWaitMs: Int = 65_000,
+                                                   onWait: (String) -> Void = { try? Posix.writeAll(2, $0 + "\n") }) throws(SystemError) -> Int32 {
+        let start = Clock.monotonicNanos()
+        var told = false
         while true {
             do {
                 return try listen(on: address, backlog: backlog, reusePort: reusePort)
             } catch {
                 guard error.errno == EADDRINUSE, let port = address.port, port != 0,
-                      PortTable.heldOnlyByConnections(port: Int(port)), Clock.monotonicNanos() < deadline else { throw error }
-                usleep(50_000)
+                      case .connections(let closing) = PortTable.use(port: Int(port)) else { throw error }
+                let limitMs = closing ? max(waitMs, closingWaitMs) : waitMs
+                guard Clock.monotonicNanos() - start < UInt64(limitMs) * Clock.nanosPerMilli else { throw error }
+                if !told {
+                    told = true
+                    onWait(PortTable.waitingNote(Int(port), closing: closing, limitMs: limitMs))
+                }
+                // Reading the tables costs: with tens of thousands of sockets in TIME_WAIT after a load
+                // test, a scan every 50 ms kept a core a quarter busy for the whole minute.
+                usleep(closing ? 250_000 : 50_000)
             }
         }
+    }
+}
+
+extension PortTable {
+    /// What a program waiting for `port` says while it waits.
+    public static func waitingNote(_ port: Int, closing: Bool, limitMs: Int) -> String {
+        let limit = limitMs >= 60_000 ? "a minute or so" : "\((limitMs + 999) / 1000) s"
+        return closing
+            ? "port \(port) is the local end of an outgoing connection that is closing (TIME_WAIT); waiting up to \(limit) "
+                + "for the kernel to let it go (sysctl -w net.ipv4.ip_local_reserved_ports=\(port) keeps this from happening)"
+            : "port \(port) is the local end of an outgoing connection; waiting up to \(limit) for it to end"
     }
 }

@@ -83,4 +83,38 @@ import Testing
         #expect(throws: SystemError.self) { _ = try Socket.listenWaitingForConnections(on: .loopback(port: port), waitMs: 20_000) }
         #expect(Date().timeIntervalSince(started) < 5)
     }
+
+    /// An outgoing connection that closed first leaves its port in TIME_WAIT for 60 s, and no one can
+    /// listen there meanwhile (SO_REUSEADDR or not). That ends by itself, so it is waited for longer
+    /// than an open connection, and the wait is announced.
+    @Test func portHeldByAClosingConnection_isWaitedForLonger_andSaysSo() throws {
+        for attempt in 1...5 {
+            let server = try Socket.listen(on: .loopback(port: 0))
+            defer { Posix.close(server) }
+            let probe = try Socket.listen(on: .loopback(port: 0))
+            let port = try #require(Socket.localAddress(probe)?.port)
+            Posix.close(probe)
+            guard let client = try? connectionFrom(port: port, to: server) else { continue }
+            var peer = sockaddr_storage()
+            try? Posix.setNonBlocking(server, false)
+            let accepted = try #require(try Posix.accept(server, &peer))
+            Posix.close(client)   // our side closes first: it is the one left in TIME_WAIT
+            usleep(50_000)
+            Posix.close(accepted)
+            usleep(50_000)
+            // Another test may have taken the port in a gap we left; then try another.
+            guard PortTable.heldOnlyByClosingConnections(port: Int(port)) || attempt == 5 else { continue }
+            #expect(PortTable.heldOnlyByClosingConnections(port: Int(port)))
+
+            var notes: [String] = []
+            let started = Date()
+            #expect(throws: SystemError.self) {
+                _ = try Socket.listenWaitingForConnections(on: .loopback(port: port), waitMs: 100, closingWaitMs: 1_500) { notes.append($0) }
+            }
+            #expect(Date().timeIntervalSince(started) >= 1.4, "gave up after the open-connection wait, not the closing one")
+            #expect(notes == [PortTable.waitingNote(Int(port), closing: true, limitMs: 1_500)])
+            #expect(notes.first?.contains("closing (TIME_WAIT); waiting up to 2 s") == true, "\(notes)")
+            return
+        }
+    }
 }

@@ -44,7 +44,7 @@ import Testing
         let blob = Blob((0..<100_000).map { UInt8($0 % 251) })
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("oq-\(UUID().uuidString)").path
         let fileBytes = (0..<300_000).map { UInt8(($0 * 7) % 256) }
-        FileManager.default.createFile(atPath: path, contents: Data(fileBytes))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(fileBytes)))
         defer { unlink(path) }
         let file = OpenFile(fd: open(path, O_RDONLY | O_CLOEXEC))
 

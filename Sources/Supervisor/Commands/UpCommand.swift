@@ -54,6 +54,13 @@ enum UpCommand {
         let todo = (changed.isEmpty ? [] : ["applying \(topology.file): \(changed.joined(separator: "; "))"])
             + (failed.isEmpty ? [] : ["restarting what had failed: \(failed.joined(separator: ", "))"])
         print("\(topology.name) is running here (pid \(pid)\(fromFile)); \(todo.joined(separator: "; "))")
+        // Here rather than in the supervisor, whose loop must not wait: a port the file adds that is the
+        // local end of a closing outgoing connection is waited for (saying so), a taken one refused.
+        do {
+            try TopologyLoader.checkPortsFree(topology, except: Set(status["held_ports"] as? [Int] ?? []))
+        } catch {
+            throw RuntimeError("\(error)\nnothing was changed")
+        }
         // Long enough for every service of a big file to be recreated and pass its checks.
         let reply = try Locate.check(control.send(["command": "apply", "file": topology.file], timeoutMs: 30 * 60_000))
         if let message = reply["message"] as? String, !message.isEmpty { print(message) }

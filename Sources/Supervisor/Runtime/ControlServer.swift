@@ -97,6 +97,7 @@ final class ControlServer {
             "ok": true, "topology": runner.topology.name, "file": runner.topology.file, "pid": Int(getpid()),
             "instances": runner.allInstances.map { ControlProtocol.describe($0, now: loop.now) },
             "definitions": TopologyFingerprint.of(runner.topology, argumentOverrides: runner.argumentOverrides),
+            "held_ports": runner.heldPorts.sorted(),
         ]
     }
 

@@ -20,6 +20,9 @@ extension TopologyRunner {
         case remove
     }
 
+    /// Ports this topology holds or its programs listen on: its own to hand over to an edited file.
+    var heldPorts: Set<Int> { Set(allInstances.compactMap { ($0.listenFD >= 0 || $0.isRunning) ? $0.port : nil }) }
+
     /// What applying `file` changes, service by service, in the order it is done.
     func changes(toApply file: Topology) -> [(service: String, change: ServiceChange)] {
         let running = TopologyFingerprint.of(topology, argumentOverrides: argumentOverrides)
@@ -72,10 +75,10 @@ extension TopologyRunner {
                                                 + "every service would move: supervisor down, then supervisor up \(file.file)")))
         }
         // Ports this topology holds or listens on are its own to hand over; any other port the file
-        // names must be free, or nothing is changed.
-        let held = Set(allInstances.compactMap { ($0.listenFD >= 0 || $0.isRunning) ? $0.port : nil })
+        // names must be free, or nothing is changed. No waiting here, on the loop: `up` has waited out
+        // outgoing connections on those ports before asking.
         do {
-            try TopologyLoader.checkPortsFree(file, except: held)
+            try TopologyLoader.checkPortsFree(file, except: heldPorts, waitMs: 0)
         } catch {
             return done(.failure(RuntimeFailure("\(error)\nnothing was changed")))
         }

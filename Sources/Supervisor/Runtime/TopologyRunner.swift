@@ -83,7 +83,11 @@ final class TopologyRunner {
             return
         }
         do {
-            instance.listenFD = try Socket.listenWaitingForConnections(on: address)
+            // On the supervisor's loop: a closing connection's minute would stall everything else, so the
+            // short wait only (`up` has waited out closing connections before starting anything).
+            instance.listenFD = try Socket.listenWaitingForConnections(on: address, closingWaitMs: 10_000) { [logs] note in
+                logs.event(note)
+            }
         } catch {
             if error.errno == EADDRINUSE, PortTable.heldOnlyByConnections(port: port) {
                 throw RuntimeFailure("cannot listen on \(address) for \(instance.name): " + PortTable.ephemeralAdvice(port))

@@ -1,3 +1,4 @@
+import CLI
 import Glibc
 import NetCore
 
@@ -5,8 +6,9 @@ extension TopologyLoader {
     /// Refuses a topology whose ports are taken, before anything starts: binds every port of every
     /// instance slot (up to scale's max, since scaling up later must not fail) on `topology.host`, and
     /// names the process holding a taken one. Ports in `held` are the caller's own (a running topology's,
-    /// about to take an edited file) and are not checked.
-    static func checkPortsFree(_ topology: Topology, except held: Set<Int> = []) throws(TopologyError) {
+    /// about to take an edited file) and are not checked. A port held only by outgoing connections is
+    /// waited for (`Socket.listenWaitingForConnections`), up to `waitMs` when given.
+    static func checkPortsFree(_ topology: Topology, except held: Set<Int> = [], waitMs: Int? = nil) throws(TopologyError) {
         let host: SocketAddress
         do { host = try SocketAddress.resolve(topology.host, port: 1) } catch {
             throw TopologyError(file: topology.file, keyPath: "host", reason: "cannot use host '\(topology.host)': \(error)")
@@ -14,7 +16,7 @@ extension TopologyLoader {
         for service in topology.services {
             for (slot, port) in service.slotPorts.enumerated() where !held.contains(port) {
                 let label = service.maxInstances > 1 ? "port \(port) (instance \(slot + 1))" : "port \(port)"
-                guard let problem = bindProblem(host.withPort(UInt16(port)), port: port, label: label) else { continue }
+                guard let problem = bindProblem(host.withPort(UInt16(port)), port: port, label: label, waitMs: waitMs) else { continue }
                 let keyPath = problem.isAboutHost ? "host" : "services.\(service.name).port"
                 throw TopologyError(file: topology.file, keyPath: keyPath, reason: problem.reason + problem.advice)
             }
@@ -29,11 +31,14 @@ extension TopologyLoader {
 
     /// nil if `address` can be listened on right now; otherwise why not.
     /// `label` names the port in messages: "port 9003 (instance 3)".
-    private static func bindProblem(_ address: SocketAddress, port: Int, label: String) -> BindProblem? {
+    private static func bindProblem(_ address: SocketAddress, port: Int, label: String, waitMs: Int?) -> BindProblem? {
         do {
             // SO_REUSEADDR (always set by Socket.listen) so a port in TIME_WAIT from a previous run counts
             // as free; listening, not just binding, so a socket bound by another process conflicts too.
-            let fd = try Socket.listenWaitingForConnections(on: address, backlog: 1)
+            let fd = try Socket.listenWaitingForConnections(on: address, backlog: 1, waitMs: waitMs ?? 10_000,
+                                                            closingWaitMs: waitMs ?? 65_000) { note in
+                Program.printError("supervisor: \(note)")
+            }
             Posix.close(fd)
             return nil
         } catch {
