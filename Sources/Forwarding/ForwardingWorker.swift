@@ -45,10 +45,24 @@ final class ForwardingWorker: LoopWorker {
     @inline(__always)
     func snapshot(forRoute i: Int) -> PoolSnapshot { routeSnapshots[i] }
 
+    /// The route's pool as it is now, when this worker's copy is older (a change published but not yet
+    /// delivered here); nil when the copy is current. Asked only when a pick finds no upstream: an
+    /// upstream added and another drained right after (the supervisor moving one to a new port) would
+    /// otherwise leave a worker for a moment with the drained one and without the new one, and a 503.
+    func catchUp(route i: Int) -> PoolSnapshot? {
+        let pool = service.routes.routes[i].pool
+        let latest = pool.snapshot
+        guard latest.generation > routeSnapshots[i].generation else { return nil }
+        adopt(latest, for: pool)
+        return latest
+    }
+
     /// A pool changed (admin API, draining): adopt its new list and drop idle connections to upstreams
     /// that left or are draining.
     func adopt(_ snapshot: PoolSnapshot, for pool: UpstreamPool) {
-        for (i, route) in service.routes.routes.enumerated() where route.pool === pool { routeSnapshots[i] = snapshot }
+        for (i, route) in service.routes.routes.enumerated() where route.pool === pool && routeSnapshots[i].generation < snapshot.generation {
+            routeSnapshots[i] = snapshot
+        }
         var keep = Set<ObjectIdentifier>()
         for snap in routeSnapshots { for u in snap.upstreams where u.state != .draining { keep.insert(ObjectIdentifier(u)) } }
         connectionPool.prune(keeping: keep)

@@ -112,6 +112,10 @@ extension HTTPSession {
         let pool = worker.service.routes.routes[route].pool
         let now = worker.loop.now
         guard attempts <= snapshot.upstreams.count, let index = pool.pick(snapshot, now: now, excluded: tried, rng: &worker.rng) else {
+            if tried == 0, let newer = worker.catchUp(route: route) {
+                self.snapshot = newer
+                return connectUpstream()
+            }
             let allDown = tried == 0 || pool.allUnavailable(snapshot, now: now)
             phase = .idle
             if allDown {

@@ -43,6 +43,10 @@ final class TCPSession: FDHandler, DrainableConnection {
         let pool = worker.service.routes.routes[0].pool
         guard attempts <= snapshot.upstreams.count,
               let index = pool.pick(snapshot, now: worker.loop.now, excluded: tried, rng: &worker.rng) else {
+            if tried == 0, let newer = worker.catchUp(route: 0) {   // see ForwardingWorker.catchUp
+                snapshot = newer
+                return connectNext()
+            }
             log(upstream: nil, note: "no upstream available")
             close()
             return

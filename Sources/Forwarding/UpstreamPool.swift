@@ -16,9 +16,12 @@ public final class PoolSnapshot: Sendable {
     public let upstreams: [Upstream]
     /// Upstream indices in serving order: each once for round-robin, smooth weighted order otherwise.
     let schedule: [Int]
+    /// Counts the pool's changes: a worker never goes back to an older list than the one it has.
+    let generation: UInt64
 
-    init(upstreams: [Upstream], weighted: Bool) {
+    init(upstreams: [Upstream], weighted: Bool, generation: UInt64 = 0) {
         self.upstreams = upstreams
+        self.generation = generation
         schedule = weighted ? PoolSnapshot.smoothWeighted(upstreams.map(\.weight)) : Array(upstreams.indices)
     }
 
@@ -63,7 +66,7 @@ public final class UpstreamPool: Sendable {
     /// Replaces the upstream list (admin changes); returns the new snapshot for the workers.
     func update(_ change: ([Upstream]) -> [Upstream]) -> PoolSnapshot {
         current.withLock { snap in
-            snap = PoolSnapshot(upstreams: change(snap.upstreams), weighted: strategy == .weighted)
+            snap = PoolSnapshot(upstreams: change(snap.upstreams), weighted: strategy == .weighted, generation: snap.generation + 1)
             return snap
         }
     }

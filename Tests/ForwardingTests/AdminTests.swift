@@ -62,6 +62,32 @@ import TestSupport
         #expect((served?["requests"] as? Int ?? 0) > 0)
     }
 
+    /// What the supervisor does to move a backend to another port: add the new address, then drain the
+    /// old one at once. Workers learn of the addition a moment later than the drain, so a worker must not
+    /// answer 503 from its older list meanwhile. Swapped back and forth under load: no request fails.
+    @Test func addingOneAndDrainingTheOnlyOtherAtOnce_underLoad_failsNoRequest() throws {
+        // Quiet: thousands of requests would fill the access log's pipe, which nothing here reads.
+        let backends = try startBackends(2, arguments: ["--workers", "1", "--quiet"])
+        let sock = socketPath()
+        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--workers", "2", "--quiet",
+                                                   "--upstream", "127.0.0.1:\(backends[0].port)"])
+        let load = ClientLoop(port: lb.port, clients: 4)
+        load.waitFor(100)
+        var serving = 0
+        for _ in 0..<40 {
+            let next = 1 - serving
+            #expect(try admin(sock, "POST", "/upstreams", body: "{\"address\":\"127.0.0.1:\(backends[next].port)\"}").status == 201)
+            #expect(try admin(sock, "DELETE", "/upstreams/127.0.0.1:\(backends[serving].port)").status == 202)
+            // The drained one leaves the list once its requests are done; then it can be added again.
+            let deadline = Date().addingTimeInterval(5)
+            while try list(sock).count > 1 && Date() < deadline { usleep(2_000) }
+            serving = next
+            load.waitFor(20)
+        }
+        let (requests, failures) = load.stop()
+        #expect(failures == 0, "\(failures) of \(requests) requests failed")
+    }
+
     @Test func badAdminRequests_getClearErrors() throws {
         let backend = try BackendProcess()
         let sock = socketPath()
