@@ -65,11 +65,12 @@ import TestSupport
     /// What the supervisor does to move a backend to another port: add the new address, then drain the
     /// old one at once. Workers learn of the addition a moment later than the drain, so a worker must not
     /// answer 503 from its older list meanwhile. Swapped back and forth under load: no request fails.
-    @Test func addingOneAndDrainingTheOnlyOtherAtOnce_underLoad_failsNoRequest() throws {
+    @Test(arguments: ["http", "tcp"])
+    func addingOneAndDrainingTheOnlyOtherAtOnce_underLoad_failsNoRequest(mode: String) throws {
         // Quiet: thousands of requests would fill the access log's pipe, which nothing here reads.
         let backends = try startBackends(2, arguments: ["--workers", "1", "--quiet"])
         let sock = socketPath()
-        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--workers", "2", "--quiet",
+        let lb = try ForwarderProcess("balancer", ["--admin", sock, "--workers", "2", "--quiet", "--mode", mode,
                                                    "--upstream", "127.0.0.1:\(backends[0].port)"])
         let load = ClientLoop(port: lb.port, clients: 4)
         load.waitFor(100)
