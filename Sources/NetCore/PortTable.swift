@@ -18,7 +18,9 @@ public enum PortTable {
     /// What holds a local port, from one read of the tables.
     public enum Use: Equatable {
         case unused, listening
-        /// Only connections; `closing` when every one of them is on its way out.
+        /// Only connections; `closing` when every one of them is on its way out (TIME_WAIT and the other
+        /// closing states). An outgoing connection that closed first stays in TIME_WAIT for 60 s, and
+        /// until then no one can listen on its port, SO_REUSEADDR or not; but it ends by itself.
         case connections(closing: Bool)
     }
 
@@ -27,13 +29,6 @@ public enum PortTable {
         if entries.isEmpty { return .unused }
         if entries.contains(where: \.listening) { return .listening }
         return .connections(closing: entries.allSatisfy(\.closing))
-    }
-
-    /// True when every socket on `port` is a connection on its way out (TIME_WAIT and the other closing
-    /// states). An outgoing connection that closed first stays in TIME_WAIT for 60 s, and until then no
-    /// one can listen on its port, SO_REUSEADDR or not; but it ends by itself, whatever anyone does.
-    public static func heldOnlyByClosingConnections(port: Int) -> Bool {
-        use(port: port) == .connections(closing: true)
     }
 
     private struct Entry {
@@ -76,12 +71,17 @@ public enum PortTable {
 }
 
 extension Socket {
+    /// How long `listenWaitingForConnections` waits for open outgoing connections on the port to end.
+    public static let openConnectionWaitMs = 10_000
+    /// How long it waits when all of them are closing: past the 60 s of TIME_WAIT.
+    public static let closingConnectionWaitMs = 65_000
+
     /// Listens like `listen(on:)`, but when the port is taken only as the local end of outgoing
     /// connections (no listener), waits for them to end before giving up: up to `waitMs` for open ones,
     /// up to `closingWaitMs` (past the 60 s of TIME_WAIT) when all of them are closing, since those end
     /// by themselves. `onWait` is told once, when the waiting starts, so no one stares at a silent minute.
     public static func listenWaitingForConnections(on address: SocketAddress, backlog: Int32 = 4096, reusePort: Bool = false,
-                                                   waitMs: Int = 10_000, closingWaitMs: Int = 65_000,
+                                                   waitMs: Int = openConnectionWaitMs, closingWaitMs: Int = closingConnectionWaitMs,
                                                    onWait: (String) -> Void = { try? Posix.writeAll(2, $0 + "\n") }) throws(SystemError) -> Int32 {
         let start = Clock.monotonicNanos()
         var told = false

@@ -103,8 +103,8 @@ import Testing
             Posix.close(accepted)
             usleep(50_000)
             // Another test may have taken the port in a gap we left; then try another.
-            guard PortTable.heldOnlyByClosingConnections(port: Int(port)) || attempt == 5 else { continue }
-            #expect(PortTable.heldOnlyByClosingConnections(port: Int(port)))
+            guard PortTable.use(port: Int(port)) == .connections(closing: true) || attempt == 5 else { continue }
+            #expect(PortTable.use(port: Int(port)) == .connections(closing: true))
 
             var notes: [String] = []
             let started = Date()

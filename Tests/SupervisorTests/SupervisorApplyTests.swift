@@ -109,7 +109,7 @@ import TestSupport
         for port in [t.firstBackend, t.balancer, balancerPorts[0]] {
             #expect(throws: (any Error).self) { try HTTPTestClient(port: UInt16(port)).request("GET", "/healthz") }
         }
-        let upstreams = try unixRequest("\(f.folder)/.run/\(f.topologyName)/balancer.admin.sock", "GET /upstreams HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let upstreams = try admin("\(f.folder)/.run/\(f.topologyName)/balancer.admin.sock", "GET", "/upstreams").text
         #expect(upstreams.contains("127.0.0.1:\(moved)") && upstreams.contains("127.0.0.1:\(moved + 1)"), "\(upstreams)")
     }
 
@@ -217,15 +217,10 @@ import TestSupport
 
     /// One request on the running supervisor's control socket, as the other commands send it.
     private func control(_ f: SupervisorFixture, _ line: String) throws -> String {
-        try unixRequest("\(f.folder)/.run/\(f.topologyName)/control.sock", line + "\n")
-    }
-
-    /// Sends `request` on a unix socket and reads the answer until the other side closes.
-    private func unixRequest(_ path: String, _ request: String) throws -> String {
-        let fd = try Socket.connectBlocking(to: SocketAddress(.unix(path)), timeoutMs: 2000)
+        let fd = try Socket.connectBlocking(to: SocketAddress(.unix("\(f.folder)/.run/\(f.topologyName)/control.sock")), timeoutMs: 2000)
         defer { Posix.close(fd) }
         Socket.setTimeouts(fd, receiveMs: 30_000, sendMs: 5000)
-        try Posix.writeAll(fd, request)
+        try Posix.writeAll(fd, line + "\n")
         return String(decoding: Posix.readAll(fd), as: UTF8.self)
     }
 }

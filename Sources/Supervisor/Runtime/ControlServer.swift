@@ -46,7 +46,7 @@ final class ControlServer {
             guard let service = request["service"] as? String, let count = request["count"] as? Int else {
                 return fail("scale needs a service and a count")
             }
-            if runner.applying { return fail("an edited \(runner.topology.name) is being applied; try again once that has finished") }
+            if let busy = runner.applyingRefusal { return fail(busy) }
             runner.scale(service, to: count) { result in
                 switch result {
                 case .success(let message): reply(["ok": true, "message": message])
@@ -66,7 +66,7 @@ final class ControlServer {
                   runner.topology.service(named: service) != nil else {
                 return fail("reconfigure needs an existing service and an args list")
             }
-            if runner.applying { return fail("an edited \(runner.topology.name) is being applied; try again once that has finished") }
+            if let busy = runner.applyingRefusal { return fail(busy) }
             runner.argumentOverrides[service] = args
             runner.logs.event("reconfiguring \(service): \(args.joined(separator: " "))")
             rollingRestart(runner.instances(of: service).filter(\.wanted), reply: reply)

@@ -20,6 +20,11 @@ extension TopologyRunner {
         case remove
     }
 
+    /// Why a scale, a `reconfigure` or another apply must wait, while an edited file is being applied.
+    var applyingRefusal: String? {
+        applying ? "an edited \(topology.name) is being applied; try again once that has finished" : nil
+    }
+
     /// Ports this topology holds or its programs listen on: its own to hand over to an edited file.
     var heldPorts: Set<Int> { Set(allInstances.compactMap { ($0.listenFD >= 0 || $0.isRunning) ? $0.port : nil }) }
 
@@ -66,7 +71,7 @@ extension TopologyRunner {
     /// Applies `file` to the running topology; `done` gets a line per service changed, or the failure.
     func apply(_ file: Topology, done: @escaping (Result<[String], RuntimeFailure>) -> Void) {
         if stopping { return done(.failure(RuntimeFailure("\(topology.name) is stopping"))) }
-        if applying { return done(.failure(RuntimeFailure("an edited \(topology.name) is being applied already; try again once that has finished"))) }
+        if let busy = applyingRefusal { return done(.failure(RuntimeFailure(busy))) }
         if !scaling.isEmpty {
             return done(.failure(RuntimeFailure("\(scaling.sorted().joined(separator: ", ")) is being scaled; try again once that has finished")))
         }
@@ -239,8 +244,8 @@ extension TopologyRunner {
     /// goes empty. An instance stopped on purpose stays stopped, with the new definition.
     private func recreate(_ old: Instance, as service: Service, done: @escaping (RuntimeFailure?, Instance) -> Void) {
         let fresh = Instance(service: service, slot: old.slot, colorIndex: old.colorIndex)
-        if fresh.port != old.port && old.isRunning { return handOver(old, to: fresh, done: done) }
         let movesPort = fresh.port != old.port
+        if movesPort && old.isRunning { return handOver(old, to: fresh, done: done) }
         let wasWanted = old.wanted
         let proceed = { [unowned self] in
             if !movesPort && old.listenFD >= 0 && service.holdsPort {

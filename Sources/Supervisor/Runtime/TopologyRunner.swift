@@ -85,7 +85,7 @@ final class TopologyRunner {
         do {
             // On the supervisor's loop: a closing connection's minute would stall everything else, so the
             // short wait only (`up` has waited out closing connections before starting anything).
-            instance.listenFD = try Socket.listenWaitingForConnections(on: address, closingWaitMs: 10_000) { [logs] note in
+            instance.listenFD = try Socket.listenWaitingForConnections(on: address, closingWaitMs: Socket.openConnectionWaitMs) { [logs] note in
                 logs.event(note)
             }
         } catch {

@@ -35,8 +35,8 @@ extension TopologyLoader {
         do {
             // SO_REUSEADDR (always set by Socket.listen) so a port in TIME_WAIT from a previous run counts
             // as free; listening, not just binding, so a socket bound by another process conflicts too.
-            let fd = try Socket.listenWaitingForConnections(on: address, backlog: 1, waitMs: waitMs ?? 10_000,
-                                                            closingWaitMs: waitMs ?? 65_000) { note in
+            let fd = try Socket.listenWaitingForConnections(on: address, backlog: 1, waitMs: waitMs ?? Socket.openConnectionWaitMs,
+                                                            closingWaitMs: waitMs ?? Socket.closingConnectionWaitMs) { note in
                 Program.printError("supervisor: \(note)")
             }
             Posix.close(fd)
